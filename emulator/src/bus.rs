@@ -1,0 +1,210 @@
+//! The system bus: RAM and the devices at their addresses from
+//! [`crate::memmap`]. RAM is reached through direct slice accesses; device
+//! registers through `read_mmio` and `write_mmio`, which route by address.
+
+use std::io::Write;
+
+use crate::devices::clint::Clint;
+use crate::devices::plic::Plic;
+use crate::devices::test_finisher::{self, FinisherRequest};
+use crate::devices::uart::{ConsoleInput, Uart};
+use crate::memmap::{self, Region};
+
+/// Why the machine stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// The guest powered off through the test finisher with this status.
+    Finisher(u32),
+    /// The guest asked the test finisher for a reset.
+    Reset,
+    /// The guest wrote an exit code to HTIF tohost.
+    Htif(u64),
+    /// `--max-cycles` was reached.
+    MaxCycles,
+    /// Every hart waits for an interrupt that nothing can raise.
+    Deadlock,
+}
+
+/// RAM, allocated zeroed and untouched: the host maps its pages only when the
+/// guest first touches them, so a large `--mem` costs nothing up front.
+pub struct Ram {
+    bytes: Vec<u8>,
+}
+
+impl Ram {
+    fn new(size: usize) -> Ram {
+        Ram {
+            bytes: vec![0; size],
+        }
+    }
+
+    #[inline]
+    fn offset(&self, pa: u64, size: u64) -> Option<usize> {
+        let off = pa.wrapping_sub(memmap::DRAM_BASE);
+        (off < self.bytes.len() as u64 && size <= self.bytes.len() as u64 - off)
+            .then_some(off as usize)
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+}
+
+pub struct Bus {
+    pub ram: Ram,
+    pub clint: Clint,
+    pub plic: Plic,
+    pub uart: Uart,
+    /// Set when the machine must stop; harts check it between slices.
+    pub exit: Option<ExitReason>,
+}
+
+impl Bus {
+    /// Builds the platform for `harts` harts and `ram_size` bytes of RAM,
+    /// refusing overlapping regions.
+    pub fn new(
+        harts: usize,
+        ram_size: u64,
+        console: Box<dyn Write>,
+        input: Box<dyn ConsoleInput>,
+    ) -> Result<Bus, String> {
+        let mut regions: Vec<Region> = memmap::DEVICES.to_vec();
+        regions.push(memmap::dram(ram_size));
+        memmap::check_no_overlap(&regions)?;
+        Ok(Bus {
+            ram: Ram::new(ram_size as usize),
+            clint: Clint::new(harts),
+            plic: Plic::new(harts),
+            uart: Uart::new(console, input),
+            exit: None,
+        })
+    }
+
+    pub fn ram_region(&self) -> Region {
+        memmap::dram(self.ram.bytes.len() as u64)
+    }
+
+    pub fn is_ram(&self, pa: u64, size: u64) -> bool {
+        self.ram.offset(pa, size).is_some()
+    }
+
+    /// Reads `size` (1, 2, 4 or 8) bytes of RAM, little-endian; `None` if
+    /// the range is not RAM.
+    #[inline]
+    pub fn read_ram(&self, pa: u64, size: u64) -> Option<u64> {
+        let off = self.ram.offset(pa, size)?;
+        let b = &self.ram.bytes[off..off + size as usize];
+        Some(match size {
+            1 => b[0] as u64,
+            2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+            4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+            _ => u64::from_le_bytes(b.try_into().ok()?),
+        })
+    }
+
+    #[inline]
+    pub fn write_ram(&mut self, pa: u64, size: u64, value: u64) -> Option<()> {
+        let off = self.ram.offset(pa, size)?;
+        let bytes = value.to_le_bytes();
+        self.ram.bytes[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
+        Some(())
+    }
+
+    pub fn read_ram_u8(&self, pa: u64) -> Option<u8> {
+        self.read_ram(pa, 1).map(|v| v as u8)
+    }
+
+    pub fn write_ram_u8(&mut self, pa: u64, value: u8) -> Option<()> {
+        self.write_ram(pa, 1, value as u64)
+    }
+
+    pub fn read_ram_u64(&self, pa: u64) -> Option<u64> {
+        self.read_ram(pa, 8)
+    }
+
+    pub fn write_ram_u64(&mut self, pa: u64, value: u64) -> Option<()> {
+        self.write_ram(pa, 8, value)
+    }
+
+    /// Copies bytes into RAM (for loaders); `None` if any byte is not RAM.
+    pub fn write_ram_bytes(&mut self, pa: u64, data: &[u8]) -> Option<()> {
+        let off = self.ram.offset(pa, data.len() as u64)?;
+        self.ram.bytes[off..off + data.len()].copy_from_slice(data);
+        Some(())
+    }
+
+    /// A device register read by hart `hart` at cycle `now`; `None` is an
+    /// access fault (no device there, or a size the device refuses).
+    pub fn read_mmio(&mut self, pa: u64, size: u64, hart: usize, now: u64) -> Option<u64> {
+        let _ = hart;
+        let value = if memmap::CLINT.contains(pa, size) {
+            self.clint.read(pa - memmap::CLINT.base, size, now)
+        } else if memmap::PLIC.contains(pa, size) {
+            self.plic.read(pa - memmap::PLIC.base, size)
+        } else if memmap::UART0.contains(pa, size) {
+            let v = self.uart.read(pa - memmap::UART0.base, size);
+            self.update_uart_irq();
+            v
+        } else if memmap::TEST_FINISHER.contains(pa, size) {
+            Some(0)
+        } else {
+            None
+        };
+        value
+    }
+
+    /// A device register write by hart `hart` at cycle `now`.
+    pub fn write_mmio(
+        &mut self,
+        pa: u64,
+        size: u64,
+        value: u64,
+        hart: usize,
+        now: u64,
+    ) -> Option<()> {
+        let _ = hart;
+        if memmap::CLINT.contains(pa, size) {
+            self.clint.write(pa - memmap::CLINT.base, size, value, now)
+        } else if memmap::PLIC.contains(pa, size) {
+            self.plic.write(pa - memmap::PLIC.base, size, value)
+        } else if memmap::UART0.contains(pa, size) {
+            let r = self.uart.write(pa - memmap::UART0.base, size, value);
+            self.update_uart_irq();
+            r
+        } else if memmap::TEST_FINISHER.contains(pa, size) {
+            let request = test_finisher::write(pa - memmap::TEST_FINISHER.base, size, value)?;
+            match request {
+                Some(FinisherRequest::Pass) => self.exit = Some(ExitReason::Finisher(0)),
+                Some(FinisherRequest::Fail(code)) => self.exit = Some(ExitReason::Finisher(code)),
+                Some(FinisherRequest::Reset) => self.exit = Some(ExitReason::Reset),
+                None => {}
+            }
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn update_uart_irq(&mut self) {
+        let level = self.uart.irq();
+        self.plic.set_source_level(memmap::UART0_IRQ, level);
+    }
+
+    /// Offers one byte of console input to the UART (at quantum boundaries).
+    pub fn poll_console_input(&mut self) {
+        if self.uart.poll_input() {
+            self.update_uart_irq();
+        }
+    }
+
+    /// Writes bytes to the console, for HTIF.
+    pub fn console_write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let _ = self.uart.write(0, 1, b as u64);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One RISC-V hart: RV64IMAC with Zicsr, Zifencei and Zicntr, machine,
+//! supervisor and user modes, Sv39 and Sstc.
+//!
+//! A hart owns its architectural state and nothing else; memory and devices
+//! are reached through the [`Bus`] it is handed, so any number of harts can
+//! share one machine.
+
+pub mod csr;
+pub mod decode;
+mod execute;
+pub mod mmu;
+pub mod rvc;
+pub mod trap;
+
+use crate::bus::Bus;
+use crate::cost::CycleModel;
+use csr::{Csrs, Interrupts, MENVCFG_STCE};
+use decode::decode;
+use mmu::Tlb;
+pub use trap::{Exception, Interrupt, TakenTrap, Trap};
+
+/// Privilege levels, ordered so that `U < S < M`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Priv {
+    U = 0,
+    S = 1,
+    M = 3,
+}
+
+impl Priv {
+    /// The privilege encoded in an MPP-style field (2, reserved, reads as U).
+    pub fn from_bits(bits: u64) -> Priv {
+        match bits & 3 {
+            3 => Priv::M,
+            1 => Priv::S,
+            _ => Priv::U,
+        }
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            Priv::U => 'U',
+            Priv::S => 'S',
+            Priv::M => 'M',
+        }
+    }
+}
+
+/// Counters kept for the statistics report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HartStats {
+    /// Cycles spent parked in WFI.
+    pub wfi_cycles: u64,
+    /// Traps taken (exceptions and interrupts).
+    pub traps: u64,
+}
+
+/// The architectural state of one hart.
+#[derive(Clone, Debug)]
+pub struct Hart {
+    pub id: usize,
+    /// Integer registers; x[0] is always zero.
+    pub x: [u64; 32],
+    pub pc: u64,
+    pub prv: Priv,
+    pub csr: Csrs,
+    /// Cycles since reset (the hart's local clock).
+    pub cycle: u64,
+    /// Instructions retired since reset.
+    pub instret: u64,
+    /// Parked in WFI until an interrupt is pending.
+    pub waiting: bool,
+    pub stats: HartStats,
+    pub last_trap: Option<TakenTrap>,
+    /// The physical address reserved by the last LR, if the reservation holds.
+    pub(crate) reservation: Option<u64>,
+    pub(crate) tlb: Tlb,
+    /// Interrupt lines driven by devices: MSIP, MTIP, MEIP, SEIP and, with
+    /// Sstc, STIP.
+    mip_hw: u64,
+    /// mip as software reads it, kept current whenever either half changes.
+    mip_cached: u64,
+    pub(crate) cost: CycleModel,
+    /// The inner loop runs while `cycle < slice_limit`; setting it to zero
+    /// makes the hart re-read its interrupt lines at once.
+    slice_limit: u64,
+}
+
+impl Hart {
+    pub fn new(id: usize, cost: CycleModel) -> Hart {
+        Hart {
+            id,
+            x: [0; 32],
+            pc: 0,
+            prv: Priv::M,
+            csr: Csrs::default(),
+            cycle: 0,
+            instret: 0,
+            waiting: false,
+            stats: HartStats::default(),
+            last_trap: None,
+            reservation: None,
+            tlb: Tlb::default(),
+            mip_hw: 0,
+            mip_cached: 0,
+            cost,
+            slice_limit: 0,
+        }
+    }
+
+    /// mip as software reads it: software-written bits and device lines.
+    pub fn mip(&self) -> u64 {
+        self.mip_cached
+    }
+
+    pub(crate) fn update_mip(&mut self) {
+        let mut sw = self.csr.mip_sw;
+        if self.csr.menvcfg & MENVCFG_STCE != 0 {
+            sw &= !Interrupts::STI.bits(); // STIP follows stimecmp
+        }
+        self.mip_cached = sw | self.mip_hw;
+    }
+
+    pub(crate) fn set_priv(&mut self, prv: Priv) {
+        self.prv = prv;
+    }
+
+    /// Makes the hart stop its inner loop and re-read its interrupt lines:
+    /// called after anything that may change them (device accesses, CSR writes).
+    pub(crate) fn resync(&mut self) {
+        self.slice_limit = 0;
+    }
+
+    /// Reads the interrupt lines that devices drive into mip.
+    pub fn refresh_interrupt_lines(&mut self, bus: &Bus) {
+        let now = self.cycle;
+        let mut hw = 0;
+        if bus.clint.msip(self.id) {
+            hw |= Interrupts::MSI.bits();
+        }
+        let mtime = bus.clint.mtime(now);
+        if mtime >= bus.clint.mtimecmp(self.id) {
+            hw |= Interrupts::MTI.bits();
+        }
+        if bus.plic.context_line(2 * self.id) {
+            hw |= Interrupts::MEI.bits();
+        }
+        if bus.plic.context_line(2 * self.id + 1) {
+            hw |= Interrupts::SEI.bits();
+        }
+        if self.csr.menvcfg & MENVCFG_STCE != 0 && mtime >= self.csr.stimecmp {
+            hw |= Interrupts::STI.bits();
+        }
+        self.mip_hw = hw;
+        self.update_mip();
+    }
+
+    /// The first cycle after now at which one of this hart's timers fires,
+    /// if one is armed and not yet firing.
+    pub fn next_timer_event(&self, bus: &Bus) -> Option<u64> {
+        let stimecmp = (self.csr.menvcfg & MENVCFG_STCE != 0).then_some(self.csr.stimecmp);
+        [Some(bus.clint.mtimecmp(self.id)), stimecmp]
+            .into_iter()
+            .flatten()
+            .filter_map(|cmp| bus.clint.cycle_of_tick(cmp))
+            .filter(|&c| c > self.cycle)
+            .min()
+    }
+
+    /// Runs this hart until its clock reaches `until` (or the machine stops).
+    pub fn run_slice(&mut self, bus: &mut Bus, until: u64) {
+        while self.cycle < until && bus.exit.is_none() {
+            self.refresh_interrupt_lines(bus);
+            let limit = self.next_timer_event(bus).map_or(until, |t| t.min(until));
+            if self.waiting {
+                if self.wakeup_pending() {
+                    self.waiting = false;
+                } else {
+                    self.stats.wfi_cycles += limit - self.cycle;
+                    self.cycle = limit;
+                    continue;
+                }
+            }
+            self.slice_limit = limit;
+            while self.cycle < self.slice_limit {
+                if self.mip_cached & self.csr.mie != 0 {
+                    if let Some(irq) = self.pending_interrupt() {
+                        self.waiting = false;
+                        self.take_interrupt(irq, self.pc);
+                        continue;
+                    }
+                }
+                self.step(bus);
+                if self.waiting {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Fetches, decodes and executes one instruction, or takes the trap it raises.
+    pub fn step(&mut self, bus: &mut Bus) {
+        let pc = self.pc;
+        let bits = match self.fetch(bus) {
+            Ok(bits) => bits,
+            Err(trap) => {
+                self.cycle += self.cost.base;
+                self.take_exception(trap, pc);
+                return;
+            }
+        };
+        let insn = decode(bits);
+        self.cycle += self.cost.insn(insn.op);
+        match self.execute(insn, bus) {
+            Ok(()) => self.instret += 1,
+            Err(trap) => {
+                self.reservation = None;
+                self.take_exception(trap, pc);
+            }
+        }
+    }
+
+    /// The hart's view of mtime: simulated cycles converted to timer ticks.
+    pub fn mtime(&self, bus: &Bus) -> u64 {
+        bus.clint.mtime(self.cycle)
+    }
+
+    /// Drops the LR reservation: done whenever another hart may run in
+    /// between, which makes every other hart's store break it.
+    pub fn yield_reservation(&mut self) {
+        self.reservation = None;
+    }
+}

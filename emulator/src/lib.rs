@@ -1,0 +1,23 @@
+//! rvmsmp: a deterministic RISC-V RV64 machine with many harts, built to
+//! study how a master-slave multiprocessor kernel spends its time.
+//!
+//! The crate is organised as the hardware is: [`cpu`] is one hart, [`bus`]
+//! and [`devices`] the platform (laid out by [`memmap`]), and [`machine`]
+//! puts N harts and one bus together and schedules them. [`cost`] is the
+//! cycle model every counter derives from.
+
+pub mod asm;
+pub mod bus;
+pub mod console;
+pub mod cost;
+pub mod cpu;
+pub mod devices;
+pub mod error;
+pub mod fdt;
+pub mod loader;
+pub mod machine;
+pub mod memmap;
+
+pub use bus::ExitReason;
+pub use error::EmuError;
+pub use machine::{Machine, MachineConfig};

@@ -1,0 +1,280 @@
+//! The machine: N harts and one bus, run deterministically on one host
+//! thread.
+//!
+//! Scheduling: simulated time advances in rounds of `quantum` cycles. In each
+//! round every hart, in hart-id order, runs until its clock reaches the end
+//! of the round, so all clocks agree at round boundaries. A hart in WFI just
+//! advances its clock. Effects between harts (IPIs, stores seen by others,
+//! broken LR reservations) therefore happen at well-defined points, and the
+//! same program and flags give the same run on any host.
+//!
+//! Between rounds the machine polls HTIF, offers console input to the UART,
+//! and, when every hart waits for an interrupt, jumps time straight to the
+//! next timer event.
+
+use std::io::Write;
+
+use crate::bus::{Bus, ExitReason};
+use crate::cost::CycleModel;
+use crate::cpu::Hart;
+use crate::devices::htif::Htif;
+use crate::devices::uart::ConsoleInput;
+use crate::error::EmuError;
+use crate::fdt::{self, FdtOptions};
+use crate::loader::ElfImage;
+use crate::memmap::MAX_HARTS;
+
+/// Exit status for a run stopped by `--max-cycles`.
+pub const EXIT_MAX_CYCLES: u8 = 124;
+/// Exit status when every hart waits for an interrupt that cannot come.
+pub const EXIT_DEADLOCK: u8 = 125;
+
+#[derive(Clone, Debug)]
+pub struct MachineConfig {
+    pub harts: usize,
+    /// RAM size in bytes.
+    pub ram_size: u64,
+    /// Cycles each hart runs before the next one takes its turn.
+    pub quantum: u64,
+    /// Stop after this many cycles of simulated time.
+    pub max_cycles: Option<u64>,
+    pub cost: CycleModel,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            harts: 1,
+            ram_size: 128 << 20,
+            quantum: 1000,
+            max_cycles: None,
+            cost: CycleModel::default(),
+        }
+    }
+}
+
+impl MachineConfig {
+    pub fn validate(&self) -> Result<(), EmuError> {
+        if self.harts == 0 || self.harts > MAX_HARTS {
+            return Err(EmuError::Config(format!(
+                "--harts {}: the machine supports 1 to {MAX_HARTS} harts",
+                self.harts
+            )));
+        }
+        if self.ram_size < (1 << 20) || self.ram_size > (1 << 40) {
+            return Err(EmuError::Config(format!(
+                "--mem {}: RAM must be between 1 MiB and 1 TiB",
+                self.ram_size >> 20
+            )));
+        }
+        if self.quantum == 0 {
+            return Err(EmuError::Config(
+                "--quantum 0: the quantum must be at least one cycle".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct Machine {
+    pub harts: Vec<Hart>,
+    pub bus: Bus,
+    pub htif: Option<Htif>,
+    pub config: MachineConfig,
+    /// Simulated time: the start of the current round, in cycles.
+    pub now: u64,
+    /// Where the device tree was placed.
+    pub fdt_addr: u64,
+}
+
+impl Machine {
+    pub fn new(
+        config: MachineConfig,
+        console: Box<dyn Write>,
+        input: Box<dyn ConsoleInput>,
+    ) -> Result<Machine, EmuError> {
+        config.validate()?;
+        let bus =
+            Bus::new(config.harts, config.ram_size, console, input).map_err(EmuError::Config)?;
+        let harts = (0..config.harts)
+            .map(|id| Hart::new(id, config.cost))
+            .collect();
+        Ok(Machine {
+            harts,
+            bus,
+            htif: None,
+            config,
+            now: 0,
+            fdt_addr: 0,
+        })
+    }
+
+    /// Loads a bare-metal ELF and sets every hart at its entry in M-mode
+    /// with a0 = hart id and a1 = the device tree, as QEMU virt boots
+    /// `-bios none -kernel`.
+    pub fn boot_bare(
+        &mut self,
+        path: &std::path::Path,
+        image: &ElfImage,
+        options: &FdtOptions,
+    ) -> Result<(), EmuError> {
+        let ram = self.bus.ram_region();
+        image.check_fits(path, ram)?;
+        image.load(&mut self.bus);
+        self.fdt_addr = self.place_fdt(image.end(), options)?;
+        if let Some(tohost) = image.symbol("tohost") {
+            self.htif = Some(Htif {
+                tohost,
+                fromhost: image.symbol("fromhost"),
+            });
+        }
+        for hart in &mut self.harts {
+            hart.pc = image.entry;
+            hart.x[10] = hart.id as u64;
+            hart.x[11] = self.fdt_addr;
+        }
+        Ok(())
+    }
+
+    /// Writes the device tree near the top of RAM, 2 MiB aligned as QEMU
+    /// places it, or just below the top if that would overlap the image.
+    fn place_fdt(&mut self, image_end: u64, options: &FdtOptions) -> Result<u64, EmuError> {
+        let ram = self.bus.ram_region();
+        let blob = fdt::build(self.config.harts, ram, options)
+            .map_err(|e| EmuError::Config(format!("cannot build the device tree: {e}")))?;
+        let size = blob.len() as u64;
+        let top = ram.end() - size;
+        let candidates = [top & !((2 << 20) - 1), top & !7];
+        let addr = candidates
+            .into_iter()
+            .find(|&a| a >= image_end && a >= ram.base)
+            .ok_or_else(|| EmuError::Config(format!("--mem is too small: no room for the device tree ({size} bytes) above the program")))?;
+        self.bus
+            .write_ram_bytes(addr, &blob)
+            .expect("device tree placed inside RAM");
+        Ok(addr)
+    }
+
+    /// Runs until the guest stops, `max_cycles` is reached or no hart can
+    /// ever run again.
+    pub fn run(&mut self) -> ExitReason {
+        let reason = loop {
+            if let Some(reason) = self.bus.exit {
+                break reason;
+            }
+            if self.config.max_cycles.is_some_and(|max| self.now >= max) {
+                break ExitReason::MaxCycles;
+            }
+            self.run_round();
+            if let Some(reason) = self.bus.exit {
+                break reason;
+            }
+            if let Some(code) = self.htif.and_then(|h| h.poll(&mut self.bus)) {
+                break ExitReason::Htif(code);
+            }
+            self.bus.poll_console_input();
+            if self.harts.iter().all(|h| h.waiting) {
+                if let Some(reason) = self.skip_idle_time() {
+                    break reason;
+                }
+            }
+        };
+        self.bus.exit = Some(reason);
+        self.bus.uart.flush();
+        reason
+    }
+
+    /// One round: every hart runs to the end of the quantum, in id order.
+    pub fn run_round(&mut self) {
+        let mut until = self.now + self.config.quantum;
+        if let Some(max) = self.config.max_cycles {
+            until = until.min(max);
+        }
+        for hart in &mut self.harts {
+            hart.run_slice(&mut self.bus, until);
+            // Another hart runs next, so the reservation cannot be trusted.
+            hart.yield_reservation();
+            if self.bus.exit.is_some() {
+                break;
+            }
+        }
+        self.now = until;
+    }
+
+    /// All harts wait: advance time to the next timer event. Returns a
+    /// reason to stop if none can ever come.
+    fn skip_idle_time(&mut self) -> Option<ExitReason> {
+        let next = self
+            .harts
+            .iter()
+            .filter_map(|h| h.next_timer_event(&self.bus))
+            .min();
+        let target = match (next, self.config.max_cycles) {
+            (Some(t), Some(max)) => t.min(max),
+            (Some(t), None) => t,
+            (None, _) if self.bus.uart.input_open() => return None, // input may still wake a hart
+            (None, Some(max)) => max,
+            (None, None) => return Some(ExitReason::Deadlock),
+        };
+        if target <= self.now {
+            return None;
+        }
+        for hart in &mut self.harts {
+            if target > hart.cycle {
+                hart.stats.wfi_cycles += target - hart.cycle;
+                hart.cycle = target;
+            }
+        }
+        self.now = target;
+        None
+    }
+
+    /// One line per hart naming its pc and privilege, for diagnostics.
+    pub fn hart_positions(&self) -> String {
+        self.harts
+            .iter()
+            .map(|h| {
+                format!(
+                    "hart {} at pc {:#x} ({}-mode{})",
+                    h.id,
+                    h.pc,
+                    h.prv.letter(),
+                    if h.waiting { ", in WFI" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The per-hart statistics lines printed by `--stats`.
+    pub fn stats_report(&self) -> String {
+        let mut out = String::from("hart  instret          cycles           wfi-cycles\n");
+        for h in &self.harts {
+            out += &format!(
+                "{:<5} {:<16} {:<16} {}\n",
+                h.id, h.instret, h.cycle, h.stats.wfi_cycles
+            );
+        }
+        out
+    }
+}
+
+/// The process exit status for a finished run.
+pub fn exit_status(reason: ExitReason) -> u8 {
+    let code = |c: u64| {
+        if c == 0 {
+            0
+        } else if c & 0xff == 0 {
+            1
+        } else {
+            (c & 0xff) as u8
+        }
+    };
+    match reason {
+        ExitReason::Finisher(c) => code(c as u64),
+        ExitReason::Htif(c) => code(c),
+        ExitReason::Reset => 0,
+        ExitReason::MaxCycles => EXIT_MAX_CYCLES,
+        ExitReason::Deadlock => EXIT_DEADLOCK,
+    }
+}
