@@ -31,6 +31,15 @@ pub mod reg {
     pub const A6: u32 = 16;
     pub const A7: u32 = 17;
     pub const S2: u32 = 18;
+    pub const S3: u32 = 19;
+    pub const S4: u32 = 20;
+    pub const S5: u32 = 21;
+    pub const S6: u32 = 22;
+    pub const S7: u32 = 23;
+    pub const S8: u32 = 24;
+    pub const S9: u32 = 25;
+    pub const S10: u32 = 26;
+    pub const S11: u32 = 27;
     pub const T3: u32 = 28;
     pub const T4: u32 = 29;
     pub const T5: u32 = 30;
@@ -336,6 +345,48 @@ pub const fn amoadd_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
 pub const fn amoswap_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
     amo(0b00001, 3, rd, rs1, rs2)
 }
+pub const fn amoxor_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b00100, 2, rd, rs1, rs2)
+}
+pub const fn amoxor_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b00100, 3, rd, rs1, rs2)
+}
+pub const fn amoand_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b01100, 2, rd, rs1, rs2)
+}
+pub const fn amoand_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b01100, 3, rd, rs1, rs2)
+}
+pub const fn amoor_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b01000, 2, rd, rs1, rs2)
+}
+pub const fn amoor_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b01000, 3, rd, rs1, rs2)
+}
+pub const fn amomin_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b10000, 2, rd, rs1, rs2)
+}
+pub const fn amomin_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b10000, 3, rd, rs1, rs2)
+}
+pub const fn amomax_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b10100, 2, rd, rs1, rs2)
+}
+pub const fn amomax_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b10100, 3, rd, rs1, rs2)
+}
+pub const fn amominu_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b11000, 2, rd, rs1, rs2)
+}
+pub const fn amominu_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b11000, 3, rd, rs1, rs2)
+}
+pub const fn amomaxu_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b11100, 2, rd, rs1, rs2)
+}
+pub const fn amomaxu_d(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b11100, 3, rd, rs1, rs2)
+}
 
 // Zicsr and privileged
 pub const fn csrrw(rd: u32, csr: u32, rs1: u32) -> u32 {
@@ -361,6 +412,12 @@ pub const fn csrr(rd: u32, csr: u32) -> u32 {
 }
 pub const fn csrw(csr: u32, rs1: u32) -> u32 {
     csrrw(0, csr, rs1)
+}
+pub const fn csrs(csr: u32, rs1: u32) -> u32 {
+    csrrs(0, csr, rs1)
+}
+pub const fn csrc(csr: u32, rs1: u32) -> u32 {
+    csrrc(0, csr, rs1)
 }
 pub const fn mret() -> u32 {
     0x3020_0073
@@ -418,5 +475,8 @@ mod tests {
         assert_eq!(amoadd_w(10, 11, 12), 0x00c5_a52f);
         assert_eq!(srai(10, 10, 63), 0x43f5_5513);
         assert_eq!(sfence_vma(0, 0), 0x1200_0073);
+        assert_eq!(amomaxu_d(10, 11, 12), 0xe0c5_b52f); // amomaxu.d a0,a2,(a1)
+        assert_eq!(amomin_w(10, 11, 12), 0x80c5_a52f); // amomin.w a0,a2,(a1)
+        assert_eq!(csrs(0x300, 5), 0x3002_a073); // csrs mstatus,t0
     }
 }

@@ -139,9 +139,8 @@ impl Bus {
 
     /// A device register read by hart `hart` at cycle `now`; `None` is an
     /// access fault (no device there, or a size the device refuses).
-    pub fn read_mmio(&mut self, pa: u64, size: u64, hart: usize, now: u64) -> Option<u64> {
-        let _ = hart;
-        let value = if memmap::CLINT.contains(pa, size) {
+    pub fn read_mmio(&mut self, pa: u64, size: u64, _hart: usize, now: u64) -> Option<u64> {
+        if memmap::CLINT.contains(pa, size) {
             self.clint.read(pa - memmap::CLINT.base, size, now)
         } else if memmap::PLIC.contains(pa, size) {
             self.plic.read(pa - memmap::PLIC.base, size)
@@ -153,8 +152,7 @@ impl Bus {
             Some(0)
         } else {
             None
-        };
-        value
+        }
     }
 
     /// A device register write by hart `hart` at cycle `now`.
@@ -203,8 +201,6 @@ impl Bus {
 
     /// Writes bytes to the console, for HTIF.
     pub fn console_write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            let _ = self.uart.write(0, 1, b as u64);
-        }
+        self.uart.transmit(bytes);
     }
 }

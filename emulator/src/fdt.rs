@@ -79,6 +79,7 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
         fdt.property_string("mmu-type", "riscv,sv39")?;
         fdt.property_u32("clock-frequency", CORE_HZ as u32)?;
         let intc = fdt.begin_node("interrupt-controller")?;
+        fdt.property_u32("#address-cells", 0)?;
         fdt.property_u32("#interrupt-cells", 1)?;
         fdt.property_null("interrupt-controller")?;
         fdt.property_string("compatible", "riscv,cpu-intc")?;
@@ -106,14 +107,6 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     fdt.property_array_u64("reg", &reg(memmap::TEST_FINISHER))?;
     fdt.property_phandle(test_phandle)?;
     fdt.end_node(test)?;
-    for (name, value) in [("poweroff", 0x5555u32), ("reboot", 0x7777)] {
-        let node = fdt.begin_node(name)?;
-        fdt.property_string("compatible", &format!("syscon-{name}"))?;
-        fdt.property_u32("regmap", test_phandle)?;
-        fdt.property_u32("offset", 0)?;
-        fdt.property_u32("value", value)?;
-        fdt.end_node(node)?;
-    }
 
     let clint = fdt.begin_node(&format!("clint@{:x}", memmap::CLINT.base))?;
     fdt.property_string_list(
@@ -156,6 +149,16 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     fdt.end_node(uart)?;
 
     fdt.end_node(soc)?;
+
+    // The finisher doubles as the poweroff and reboot syscon, at the root as on QEMU.
+    for (name, value) in [("poweroff", 0x5555u32), ("reboot", 0x7777)] {
+        let node = fdt.begin_node(name)?;
+        fdt.property_string("compatible", &format!("syscon-{name}"))?;
+        fdt.property_u32("regmap", test_phandle)?;
+        fdt.property_u32("offset", 0)?;
+        fdt.property_u32("value", value)?;
+        fdt.end_node(node)?;
+    }
     fdt.end_node(root)?;
     fdt.finish()
 }

@@ -129,6 +129,7 @@ impl Hart {
     }
 
     /// Translates a virtual address to a physical one.
+    #[inline]
     pub fn translate(&mut self, bus: &mut Bus, va: u64, access: Access) -> Result<u64, Trap> {
         let prv = if access == Access::Fetch {
             self.prv
@@ -328,15 +329,24 @@ impl Hart {
         ok.ok_or(Trap::new(Exception::StoreAccessFault, va))
     }
 
-    /// Fetches the instruction at pc: 16 bits, then 16 more unless it is compressed.
-    pub fn fetch(&mut self, bus: &mut Bus) -> Result<u32, Trap> {
+    /// Fetches the instruction at pc: its physical address and its bits
+    /// (16 bits for a compressed instruction, else 32).
+    #[inline]
+    pub fn fetch(&mut self, bus: &mut Bus) -> Result<(u64, u32), Trap> {
         let pc = self.pc;
         let pa = self.translate(bus, pc, Access::Fetch)?;
+        // Fast path: all four bytes in one page of RAM.
+        if pa & (PAGE_SIZE - 1) <= PAGE_SIZE - 4 {
+            if let Some(word) = bus.read_ram(pa, 4) {
+                let word = word as u32;
+                return Ok((pa, if word & 3 == 3 { word } else { word & 0xffff }));
+            }
+        }
         let low = bus
             .read_ram(pa, 2)
             .ok_or(Trap::new(Exception::InstructionAccessFault, pc))? as u32;
         if low & 3 != 3 {
-            return Ok(low);
+            return Ok((pa, low));
         }
         let next = pc.wrapping_add(2);
         let pa_high = if next & (PAGE_SIZE - 1) == 0 {
@@ -347,7 +357,7 @@ impl Hart {
         let high = bus
             .read_ram(pa_high, 2)
             .ok_or(Trap::new(Exception::InstructionAccessFault, next))? as u32;
-        Ok(low | high << 16)
+        Ok((pa, low | high << 16))
     }
 
     /// Checks the natural alignment an atomic access requires.

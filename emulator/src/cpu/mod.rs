@@ -8,6 +8,7 @@
 pub mod csr;
 pub mod decode;
 mod execute;
+mod icache;
 pub mod mmu;
 pub mod rvc;
 pub mod trap;
@@ -15,7 +16,7 @@ pub mod trap;
 use crate::bus::Bus;
 use crate::cost::CycleModel;
 use csr::{Csrs, Interrupts, MENVCFG_STCE};
-use decode::decode;
+use icache::DecodeCache;
 use mmu::Tlb;
 pub use trap::{Exception, Interrupt, TakenTrap, Trap};
 
@@ -76,6 +77,7 @@ pub struct Hart {
     /// The physical address reserved by the last LR, if the reservation holds.
     pub(crate) reservation: Option<u64>,
     pub(crate) tlb: Tlb,
+    decoded: DecodeCache,
     /// Interrupt lines driven by devices: MSIP, MTIP, MEIP, SEIP and, with
     /// Sstc, STIP.
     mip_hw: u64,
@@ -102,6 +104,7 @@ impl Hart {
             last_trap: None,
             reservation: None,
             tlb: Tlb::default(),
+            decoded: DecodeCache::default(),
             mip_hw: 0,
             mip_cached: 0,
             cost,
@@ -202,15 +205,15 @@ impl Hart {
     /// Fetches, decodes and executes one instruction, or takes the trap it raises.
     pub fn step(&mut self, bus: &mut Bus) {
         let pc = self.pc;
-        let bits = match self.fetch(bus) {
-            Ok(bits) => bits,
+        let (pa, bits) = match self.fetch(bus) {
+            Ok(fetched) => fetched,
             Err(trap) => {
                 self.cycle += self.cost.base;
                 self.take_exception(trap, pc);
                 return;
             }
         };
-        let insn = decode(bits);
+        let insn = self.decoded.get(pa, bits);
         self.cycle += self.cost.insn(insn.op);
         match self.execute(insn, bus) {
             Ok(()) => self.instret += 1,

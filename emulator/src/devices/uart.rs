@@ -121,6 +121,14 @@ impl Uart {
         self.input.open()
     }
 
+    /// Sends bytes straight to the console, bypassing the registers (for HTIF).
+    pub fn transmit(&mut self, bytes: &[u8]) {
+        let _ = self.output.write_all(bytes);
+        if bytes.contains(&b'\n') {
+            let _ = self.output.flush();
+        }
+    }
+
     pub fn flush(&mut self) {
         let _ = self.output.flush();
     }
@@ -172,10 +180,7 @@ impl Uart {
         match reg {
             RBR_THR_DLL if dlab => self.dll = value,
             RBR_THR_DLL => {
-                let _ = self.output.write_all(&[value]);
-                if value == b'\n' {
-                    let _ = self.output.flush();
-                }
+                self.transmit(&[value]);
                 // The byte leaves at once, so THR is empty again.
                 self.thr_empty_pending = true;
             }

@@ -1,0 +1,307 @@
+//! The `rvmsmp` command line: help text, and every kind of bad input gets a
+//! one-line error naming the file and the problem, with exit status 2.
+//! Malformed ELF files are made here, byte by byte, so nothing binary is
+//! committed for these tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn rvmsmp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rvmsmp"))
+        .args(args)
+        .output()
+        .expect("rvmsmp runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch file holding `bytes`, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> TempFile {
+        let dir = std::env::temp_dir().join(format!("rvmsmp-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Fields of a minimal ELF64 file with one program header.
+struct ElfSpec {
+    class: u8,
+    data: u8,
+    machine: u16,
+    entry: u64,
+    p_type: u32,
+    paddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+const EM_RISCV: u16 = 243;
+const EM_X86_64: u16 = 62;
+const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+
+impl Default for ElfSpec {
+    fn default() -> Self {
+        ElfSpec {
+            class: 2,
+            data: 1,
+            machine: EM_RISCV,
+            entry: 0x8000_0000,
+            p_type: PT_LOAD,
+            paddr: 0x8000_0000,
+            filesz: 8,
+            memsz: 8,
+        }
+    }
+}
+
+/// Lays out an ELF64 header, one program header and 8 bytes of code
+/// (`li a0, 0` twice as a stand-in; the tests never run it).
+fn elf(spec: ElfSpec) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"\x7fELF");
+    b.extend_from_slice(&[spec.class, spec.data, 1, 0]);
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    b.extend_from_slice(&spec.machine.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&spec.entry.to_le_bytes());
+    b.extend_from_slice(&64u64.to_le_bytes()); // phoff
+    b.extend_from_slice(&0u64.to_le_bytes()); // shoff
+    b.extend_from_slice(&0u32.to_le_bytes()); // flags
+    b.extend_from_slice(&64u16.to_le_bytes()); // ehsize
+    b.extend_from_slice(&56u16.to_le_bytes()); // phentsize
+    b.extend_from_slice(&1u16.to_le_bytes()); // phnum
+    b.extend_from_slice(&64u16.to_le_bytes()); // shentsize
+    b.extend_from_slice(&0u16.to_le_bytes()); // shnum
+    b.extend_from_slice(&0u16.to_le_bytes()); // shstrndx
+    assert_eq!(b.len(), 64);
+    b.extend_from_slice(&spec.p_type.to_le_bytes());
+    b.extend_from_slice(&5u32.to_le_bytes()); // R + X
+    b.extend_from_slice(&120u64.to_le_bytes()); // offset of the code
+    b.extend_from_slice(&spec.paddr.to_le_bytes()); // vaddr
+    b.extend_from_slice(&spec.paddr.to_le_bytes());
+    b.extend_from_slice(&spec.filesz.to_le_bytes());
+    b.extend_from_slice(&spec.memsz.to_le_bytes());
+    b.extend_from_slice(&8u64.to_le_bytes()); // align
+    assert_eq!(b.len(), 120);
+    b.extend_from_slice(&0x0000_0513u32.to_le_bytes().repeat(2));
+    b
+}
+
+/// Runs `rvmsmp bare` on `bytes` and checks exit status 2 and a one-line
+/// error naming the file and containing `problem`.
+fn assert_refused(name: &str, bytes: &[u8], problem: &str) {
+    let file = TempFile::new(name, bytes);
+    let out = rvmsmp(&["bare", file.path()]);
+    assert_refused_output(&out, file.path(), problem);
+}
+
+fn assert_refused_output(out: &Output, path: &str, problem: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected, got: {err}");
+    assert!(err.starts_with("rvmsmp: error: "), "{err}");
+    assert!(err.contains(path), "the error must name the file: {err}");
+    assert!(err.contains(problem), "expected {problem:?} in: {err}");
+}
+
+#[test]
+fn a_valid_minimal_elf_is_accepted() {
+    // The control for the tests below: the same builder with nothing broken
+    // gives a file that loads (it then runs into unmapped memory forever,
+    // so it is stopped by --max-cycles).
+    let file = TempFile::new("valid.elf", &elf(ElfSpec::default()));
+    let out = rvmsmp(&["bare", "--max-cycles", "5000", file.path()]);
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_file() {
+    let out = rvmsmp(&["bare", "/nonexistent/prog.elf"]);
+    assert_refused_output(&out, "/nonexistent/prog.elf", "cannot read");
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let dir = std::env::temp_dir();
+    let out = rvmsmp(&["bare", dir.to_str().unwrap()]);
+    assert_refused_output(&out, dir.to_str().unwrap(), "is a directory");
+}
+
+#[test]
+fn not_an_elf() {
+    assert_refused("text.elf", b"#!/bin/sh\necho hello\n", "not an ELF file");
+    assert_refused("empty.elf", b"", "not an ELF file");
+}
+
+#[test]
+fn a_32_bit_elf_is_refused() {
+    assert_refused(
+        "rv32.elf",
+        &elf(ElfSpec {
+            class: 1,
+            ..ElfSpec::default()
+        }),
+        "32-bit",
+    );
+}
+
+#[test]
+fn a_big_endian_elf_is_refused() {
+    assert_refused(
+        "be.elf",
+        &elf(ElfSpec {
+            data: 2,
+            ..ElfSpec::default()
+        }),
+        "big-endian",
+    );
+}
+
+#[test]
+fn an_elf_for_another_machine_is_refused() {
+    assert_refused(
+        "x86.elf",
+        &elf(ElfSpec {
+            machine: EM_X86_64,
+            ..ElfSpec::default()
+        }),
+        "not RISC-V",
+    );
+}
+
+#[test]
+fn an_elf_without_loadable_segments_is_refused() {
+    assert_refused(
+        "noload.elf",
+        &elf(ElfSpec {
+            p_type: PT_NOTE,
+            ..ElfSpec::default()
+        }),
+        "no loadable",
+    );
+}
+
+#[test]
+fn a_truncated_elf_is_refused() {
+    let bytes = elf(ElfSpec {
+        filesz: 4096,
+        memsz: 4096,
+        ..ElfSpec::default()
+    });
+    assert_refused("truncated.elf", &bytes, "truncated");
+    let header_only = &elf(ElfSpec::default())[..40];
+    assert_refused("cut.elf", header_only, "malformed ELF");
+}
+
+#[test]
+fn a_segment_outside_ram_is_refused() {
+    let bytes = elf(ElfSpec {
+        paddr: 0x1000,
+        ..ElfSpec::default()
+    });
+    assert_refused("low.elf", &bytes, "lies outside RAM");
+    // Inside RAM at the start, but running past its end with --mem 1.
+    let file = TempFile::new(
+        "big.elf",
+        &elf(ElfSpec {
+            memsz: 2 << 20,
+            ..ElfSpec::default()
+        }),
+    );
+    let out = rvmsmp(&["bare", "--mem", "1", file.path()]);
+    assert_refused_output(&out, file.path(), "lies outside RAM");
+}
+
+#[test]
+fn an_entry_outside_ram_is_refused() {
+    assert_refused(
+        "entry.elf",
+        &elf(ElfSpec {
+            entry: 0x1000,
+            ..ElfSpec::default()
+        }),
+        "entry point 0x1000 lies outside RAM",
+    );
+}
+
+#[test]
+fn zero_harts_is_refused() {
+    let file = TempFile::new("harts.elf", &elf(ElfSpec::default()));
+    let out = rvmsmp(&["bare", "--harts", "0", file.path()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--harts 0"), "{err}");
+}
+
+#[test]
+fn too_many_harts_is_refused() {
+    let file = TempFile::new("harts513.elf", &elf(ElfSpec::default()));
+    let out = rvmsmp(&["bare", "--harts", "513", file.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("1 to 512 harts"), "{}", stderr(&out));
+}
+
+#[test]
+fn max_cycles_names_each_harts_pc_and_has_its_own_status() {
+    let file = TempFile::new("runaway.elf", &elf(ElfSpec::default()));
+    let out = rvmsmp(&["bare", "--harts", "3", "--max-cycles", "10000", file.path()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(124), "{err}");
+    assert!(err.contains("--max-cycles"), "{err}");
+    for hart in 0..3 {
+        assert!(err.contains(&format!("hart {hart} at pc 0x")), "{err}");
+    }
+}
+
+#[test]
+fn top_level_help_explains_the_commands() {
+    let out = rvmsmp(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bare"), "{text}");
+    assert!(text.contains("Exit status"), "{text}");
+}
+
+#[test]
+fn bare_help_explains_every_option() {
+    let out = rvmsmp(&["bare", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--harts",
+        "--mem",
+        "--max-cycles",
+        "--quantum",
+        "--stats",
+        "PROG.elf",
+    ] {
+        assert!(text.contains(option), "{option} missing from help:\n{text}");
+    }
+    // Every option comes with an explanation, not just its name.
+    assert!(text.contains("a0 = the hart id"), "{text}");
+    assert!(
+        text.contains("host memory is used only for pages the guest touches"),
+        "{text}"
+    );
+    assert!(text.contains("exit status 124"), "{text}");
+}
