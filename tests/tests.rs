@@ -1,1 +1,6 @@
-// Integration tests: see the modules below.
+//! The integration test binary. Each module says what belongs in it.
+
+mod common;
+
+mod isa;
+mod smp;

@@ -204,6 +204,14 @@ impl Machine {
     /// All harts wait: advance time to the next timer event. Returns a
     /// reason to stop if none can ever come.
     fn skip_idle_time(&mut self) -> Option<ExitReason> {
+        // An interrupt raised after a hart's turn in this round (an IPI from
+        // a hart that ran later) wakes it next round: no time is skipped.
+        for hart in &mut self.harts {
+            hart.refresh_interrupt_lines(&self.bus);
+        }
+        if self.harts.iter().any(|h| h.wakeup_pending()) {
+            return None;
+        }
         let next = self
             .harts
             .iter()
@@ -213,8 +221,7 @@ impl Machine {
             (Some(t), Some(max)) => t.min(max),
             (Some(t), None) => t,
             (None, _) if self.bus.uart.input_open() => return None, // input may still wake a hart
-            (None, Some(max)) => max,
-            (None, None) => return Some(ExitReason::Deadlock),
+            (None, _) => return Some(ExitReason::Deadlock),
         };
         if target <= self.now {
             return None;

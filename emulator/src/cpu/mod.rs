@@ -217,10 +217,7 @@ impl Hart {
         self.cycle += self.cost.insn(insn.op);
         match self.execute(insn, bus) {
             Ok(()) => self.instret += 1,
-            Err(trap) => {
-                self.reservation = None;
-                self.take_exception(trap, pc);
-            }
+            Err(trap) => self.take_exception(trap, pc),
         }
     }
 

@@ -131,6 +131,7 @@ impl Hart {
     fn enter_trap(&mut self, cause: u64, tval: u64, epc: u64, to_s: bool, interrupt: bool) {
         self.stats.traps += 1;
         self.cycle += self.cost.trap_entry;
+        self.reservation = None;
         let mcause = cause | if interrupt { INTERRUPT_BIT } else { 0 };
         let vector = |tvec: u64| {
             let base = tvec & !3;
