@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use crate::devices::annotate::Annotate;
 use crate::devices::clint::Clint;
 use crate::devices::plic::Plic;
 use crate::devices::test_finisher::{self, FinisherRequest};
@@ -59,6 +60,7 @@ pub struct Bus {
     pub clint: Clint,
     pub plic: Plic,
     pub uart: Uart,
+    pub annotate: Annotate,
     /// Set when the machine must stop; harts check it between slices.
     pub exit: Option<ExitReason>,
 }
@@ -80,6 +82,7 @@ impl Bus {
             clint: Clint::new(harts),
             plic: Plic::new(harts),
             uart: Uart::new(console, input),
+            annotate: Annotate::new(harts),
             exit: None,
         })
     }
@@ -150,6 +153,8 @@ impl Bus {
             v
         } else if memmap::TEST_FINISHER.contains(pa, size) {
             Some(0)
+        } else if memmap::ANNOTATE.contains(pa, size) {
+            self.annotate.read(pa - memmap::ANNOTATE.base, size)
         } else {
             None
         }
@@ -182,6 +187,9 @@ impl Bus {
                 None => {}
             }
             Some(())
+        } else if memmap::ANNOTATE.contains(pa, size) {
+            self.annotate
+                .write(pa - memmap::ANNOTATE.base, size, value, hart, now)
         } else {
             None
         }

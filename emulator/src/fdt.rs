@@ -108,6 +108,11 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     fdt.property_phandle(test_phandle)?;
     fdt.end_node(test)?;
 
+    let annotate = fdt.begin_node(&format!("annotate@{:x}", memmap::ANNOTATE.base))?;
+    fdt.property_string("compatible", "rvmsmp,annotate")?;
+    fdt.property_array_u64("reg", &reg(memmap::ANNOTATE))?;
+    fdt.end_node(annotate)?;
+
     let clint = fdt.begin_node(&format!("clint@{:x}", memmap::CLINT.base))?;
     fdt.property_string_list(
         "compatible",

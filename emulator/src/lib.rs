@@ -14,9 +14,11 @@ pub mod cpu;
 pub mod devices;
 pub mod error;
 pub mod fdt;
+pub mod kernel;
 pub mod loader;
 pub mod machine;
 pub mod memmap;
+pub mod syscall_names;
 
 pub use bus::ExitReason;
 pub use error::EmuError;

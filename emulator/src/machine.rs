@@ -24,6 +24,8 @@ use crate::fdt::{self, FdtOptions};
 use crate::loader::ElfImage;
 use crate::memmap::MAX_HARTS;
 
+/// Exit status when the guest kernel reports a panic.
+pub const EXIT_KERNEL_PANIC: u8 = 123;
 /// Exit status for a run stopped by `--max-cycles`.
 pub const EXIT_MAX_CYCLES: u8 = 124;
 /// Exit status when every hart waits for an interrupt that cannot come.
@@ -260,6 +262,33 @@ impl Machine {
             out += &format!(
                 "{:<5} {:<16} {:<16} {}\n",
                 h.id, h.instret, h.cycle, h.stats.wfi_cycles
+            );
+        }
+        out
+    }
+}
+
+impl Machine {
+    /// The per-hart table printed by `rvmsmp run --stats`: where each
+    /// hart's cycles went, and the system calls it raised and served.
+    pub fn kernel_stats_report(&self) -> String {
+        let mut out = format!(
+            "{:<5} {:>14} {:>14} {:>14} {:>14} {:>14} {:>9} {:>9}\n",
+            "hart", "instructions", "cycles", "user", "kernel", "wfi", "raised", "served"
+        );
+        for h in &self.harts {
+            let by_priv = h.cycles_by_priv();
+            let kernel = by_priv[1] + by_priv[3] - h.stats.wfi_cycles;
+            out += &format!(
+                "{:<5} {:>14} {:>14} {:>14} {:>14} {:>14} {:>9} {:>9}\n",
+                h.id,
+                h.instret,
+                h.cycle,
+                by_priv[0],
+                kernel,
+                h.stats.wfi_cycles,
+                h.stats.ecalls_from_user,
+                self.bus.annotate.syscalls_served[h.id]
             );
         }
         out

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use rvmsmp::fdt::FdtOptions;
+use rvmsmp::kernel::{self, Workload};
 use rvmsmp::loader::ElfImage;
-use rvmsmp::machine::{exit_status, EXIT_DEADLOCK, EXIT_MAX_CYCLES};
+use rvmsmp::machine::{exit_status, EXIT_DEADLOCK, EXIT_KERNEL_PANIC, EXIT_MAX_CYCLES};
 use rvmsmp::{EmuError, ExitReason, Machine, MachineConfig};
 
 /// Status for bad input: unusable files or options.
@@ -23,7 +24,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 comes from a documented cycle model, so the same program and flags give the same output and the same \
 cycle counts on any host.",
     after_help = "Exit status: the guest's own exit status when it powers off (test finisher or HTIF); \
-2 for bad input; 124 when --max-cycles stops the run; 125 when every hart waits for an interrupt that \
+2 for bad input; 123 when the kernel panics (run); 124 when --max-cycles stops the run; 125 when every hart waits for an interrupt that \
 can never come."
 )]
 struct Cli {
@@ -42,11 +43,22 @@ the test finisher at 0x100000, or writes an exit code to the HTIF `tohost` symbo
 convention). The guest console (UART at 0x10000000) is standard output and standard input."
     )]
     Bare(BareArgs),
+    /// Run a static Linux RISC-V program on the built-in master-slave kernel: the OS on hart 0, user processes on the others
+    #[command(
+        long_about = "Boot the built-in master-slave kernel and run P copies of PROG on it. Hart 0 is the \
+master: it alone runs the kernel, and every system call, fault and timer preemption on the other harts (the \
+slaves) is posted to it through shared memory and an inter-processor interrupt, served there, and answered. \
+PROG is a static RV64 Linux executable (the same file runs under qemu-riscv64); it reaches the kernel in a cpio \
+initramfs with ARGS on the kernel command line, as with QEMU's -initrd and -append. The console is standard \
+output. The exit status is the first non-zero exit status among the processes, else 0."
+    )]
+    Run(RunArgs),
 }
 
+/// Options every machine has.
 #[derive(Args)]
-struct BareArgs {
-    /// Number of harts; each starts at the entry point with its id in a0 (1 to 512)
+struct MachineArgs {
+    /// Number of harts (1 to 512)
     #[arg(long, default_value_t = 1, value_name = "N")]
     harts: usize,
 
@@ -61,14 +73,71 @@ struct BareArgs {
     /// Cycles each hart runs before the next hart takes its turn; smaller is finer interleaving, larger is faster
     #[arg(long, default_value_t = 1000, value_name = "Q")]
     quantum: u64,
+}
+
+impl MachineArgs {
+    fn config(&self) -> MachineConfig {
+        MachineConfig {
+            harts: self.harts,
+            ram_size: self.mem.saturating_mul(1 << 20),
+            quantum: self.quantum,
+            max_cycles: self.max_cycles,
+            ..MachineConfig::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct BareArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
 
     /// At exit, print per-hart counters to standard error: instructions retired, cycles, cycles in WFI
     #[arg(long)]
     stats: bool,
 
-    /// The RISC-V RV64 ELF executable to run
+    /// The RISC-V RV64 ELF executable to run; every hart starts at its entry with its id in a0
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
+
+    /// Number of copies of PROG to run [default: one per slave hart, or 1 with --harts 1]
+    #[arg(long, value_name = "P")]
+    procs: Option<usize>,
+
+    /// Seed of the kernel's deterministic getrandom
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+
+    /// Let hart 0 run user processes when it has no requests to serve (with --harts 1 it always does)
+    #[arg(long)]
+    master_runs_user: bool,
+
+    /// Round-robin time slice in mtime ticks of 100 ns [default: 20000, i.e. 2 ms]
+    #[arg(long, value_name = "TICKS")]
+    slice: Option<u64>,
+
+    /// At exit, print per hart to standard error: instructions, cycles, cycles in user mode, in the kernel
+    /// and in WFI, and the system calls it raised and served
+    #[arg(long)]
+    stats: bool,
+
+    /// The static RV64 Linux executable to run
+    #[arg(value_name = "PROG.elf")]
+    prog: PathBuf,
+
+    /// Arguments for PROG (its argv[1..])
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, EmuError> {
@@ -78,21 +147,8 @@ fn read_input(path: &Path) -> Result<Vec<u8>, EmuError> {
     std::fs::read(path).map_err(|e| EmuError::bad_input(path, format!("cannot read: {e}")))
 }
 
-fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
-    let config = MachineConfig {
-        harts: args.harts,
-        ram_size: args.mem.saturating_mul(1 << 20),
-        quantum: args.quantum,
-        max_cycles: args.max_cycles,
-        ..MachineConfig::default()
-    };
-    config.validate()?;
-    let bytes = read_input(&args.prog)?;
-    let image = ElfImage::parse(&args.prog, &bytes)?;
-    let console = Box::new(std::io::stdout());
-    let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
-    machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
-    let reason = machine.run();
+/// Prints why a run stopped, when the guest did not simply power off.
+fn report_stop(machine: &Machine, reason: ExitReason) {
     match reason {
         ExitReason::MaxCycles => eprintln!(
             "rvmsmp: stopped by --max-cycles after {} cycles (exit status {EXIT_MAX_CYCLES}): {}",
@@ -107,16 +163,75 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
         ExitReason::Reset => eprintln!("rvmsmp: the guest asked for a reset; stopping the run"),
         _ => {}
     }
+}
+
+fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
+    let config = args.machine.config();
+    config.validate()?;
+    let bytes = read_input(&args.prog)?;
+    let image = ElfImage::parse(&args.prog, &bytes)?;
+    let console = Box::new(std::io::stdout());
+    let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
+    machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
+    let reason = machine.run();
+    report_stop(&machine, reason);
     if args.stats {
         eprint!("{}", machine.stats_report());
     }
     Ok(ExitCode::from(exit_status(reason)))
 }
 
+fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
+    let config = args.machine.config();
+    config.validate()?;
+    let bytes = read_input(&args.prog)?;
+    kernel::check_program(&args.prog, &bytes)?;
+    let procs = args.procs.unwrap_or(if config.harts > 1 {
+        config.harts - 1
+    } else {
+        1
+    });
+    if procs == 0 {
+        return Err(EmuError::Config(
+            "--procs 0: there must be at least one process".into(),
+        ));
+    }
+    let name = args
+        .prog
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "prog".into());
+    let workload = Workload {
+        name: name.replace(char::is_whitespace, "_"),
+        program: bytes,
+        args: args.args.clone(),
+        procs,
+        seed: args.seed,
+        master_runs_user: args.master_runs_user,
+        slice_ticks: args.slice,
+    };
+    let console = Box::new(std::io::stdout());
+    let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
+    kernel::boot(&mut machine, &workload)?;
+    let reason = machine.run();
+    report_stop(&machine, reason);
+    let status = if machine.bus.annotate.panicked {
+        eprintln!("rvmsmp: the kernel panicked (exit status {EXIT_KERNEL_PANIC})");
+        EXIT_KERNEL_PANIC
+    } else {
+        exit_status(reason)
+    };
+    if args.stats {
+        eprint!("{}", machine.kernel_stats_report());
+    }
+    Ok(ExitCode::from(status))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bare(args) => run_bare(args),
+        Command::Run(args) => run_kernel(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("rvmsmp: error: {e}");

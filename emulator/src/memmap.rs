@@ -33,6 +33,13 @@ pub const TEST_FINISHER: Region = Region {
     base: 0x0010_0000,
     size: 0x1000,
 };
+/// rvmsmp's paravirtual annotation device (docs/kernel-interface.md), in a
+/// gap of QEMU virt's map.
+pub const ANNOTATE: Region = Region {
+    name: "annotate",
+    base: 0x0011_0000,
+    size: 0x1000,
+};
 /// Core-local interruptor: msip, mtimecmp and mtime.
 pub const CLINT: Region = Region {
     name: "clint",
@@ -69,7 +76,7 @@ pub const PLIC_NUM_SOURCES: u32 = 96;
 pub const TIMEBASE_HZ: u64 = 10_000_000;
 
 /// The device regions in address order (RAM is added by the machine, with its size).
-pub const DEVICES: [Region; 4] = [TEST_FINISHER, CLINT, PLIC, UART0];
+pub const DEVICES: [Region; 5] = [TEST_FINISHER, ANNOTATE, CLINT, PLIC, UART0];
 
 /// The RAM region for a given size in bytes.
 pub const fn dram(size: u64) -> Region {

@@ -55,6 +55,13 @@ pub struct HartStats {
     pub wfi_cycles: u64,
     /// Traps taken (exceptions and interrupts).
     pub traps: u64,
+    /// Environment calls from U-mode: the system calls this hart raised.
+    pub ecalls_from_user: u64,
+    /// Cycles spent at each privilege, indexed by `Priv as usize`, up to the
+    /// last privilege change (WFI included); see [`Hart::cycles_by_priv`].
+    pub priv_cycles: [u64; 4],
+    /// The cycle of the last privilege change.
+    pub priv_since: u64,
 }
 
 /// The architectural state of one hart.
@@ -126,7 +133,17 @@ impl Hart {
     }
 
     pub(crate) fn set_priv(&mut self, prv: Priv) {
+        self.stats.priv_cycles[self.prv as usize] += self.cycle - self.stats.priv_since;
+        self.stats.priv_since = self.cycle;
         self.prv = prv;
+    }
+
+    /// Cycles spent at each privilege level (U, S, _, M) up to now, WFI
+    /// included in the level the hart waited at.
+    pub fn cycles_by_priv(&self) -> [u64; 4] {
+        let mut c = self.stats.priv_cycles;
+        c[self.prv as usize] += self.cycle - self.stats.priv_since;
+        c
     }
 
     /// Makes the hart stop its inner loop and re-read its interrupt lines:

@@ -117,6 +117,9 @@ impl Hart {
     /// Takes an exception raised by the instruction at `epc`.
     pub fn take_exception(&mut self, trap: Trap, epc: u64) {
         let cause = trap.cause as u64;
+        if trap.cause == Exception::EcallFromU {
+            self.stats.ecalls_from_user += 1;
+        }
         let delegated = self.prv <= Priv::S && (self.csr.medeleg >> cause) & 1 != 0;
         self.enter_trap(cause, trap.tval, epc, delegated, false);
     }

@@ -88,7 +88,7 @@ impl Clint {
     /// The register containing `offset`: its start and its value at cycle
     /// `now`. An 8-byte access must be aligned to its register.
     fn register(&self, offset: u64, now: u64) -> Option<(u64, u64)> {
-        if offset >= MTIME && offset < MTIME + 8 {
+        if (MTIME..MTIME + 8).contains(&offset) {
             return Some((MTIME, self.mtime(now)));
         }
         if offset < MTIMECMP_BASE {

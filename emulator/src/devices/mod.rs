@@ -2,6 +2,7 @@
 //! the CLINT, not in the hart) and reaches harts only through interrupt
 //! lines that harts read back from it.
 
+pub mod annotate;
 pub mod clint;
 pub mod htif;
 pub mod plic;

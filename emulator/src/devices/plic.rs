@@ -67,10 +67,10 @@ impl Plic {
     fn best(&self, ctx: usize) -> Option<usize> {
         let mut best: Option<usize> = None;
         for s in 1..N {
-            if self.pending[s] && self.enabled(ctx, s) && self.priority[s] > self.threshold[ctx] {
-                if best.is_none_or(|b| self.priority[s] > self.priority[b]) {
-                    best = Some(s);
-                }
+            let eligible =
+                self.pending[s] && self.enabled(ctx, s) && self.priority[s] > self.threshold[ctx];
+            if eligible && best.is_none_or(|b| self.priority[s] > self.priority[b]) {
+                best = Some(s);
             }
         }
         best

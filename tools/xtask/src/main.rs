@@ -13,6 +13,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod syscalls;
+
 /// A directory of guest programs: a Makefile that builds into `$(OUT)`,
 /// whose default (`out`, relative to `dir`) holds the committed files.
 struct GuestDir {
@@ -20,12 +22,21 @@ struct GuestDir {
     out: &'static str,
 }
 
-/// Every guest directory, built in this order. Later parts of the project
-/// (guest-os/, programs/) add themselves here.
-const GUEST_DIRS: &[GuestDir] = &[GuestDir {
-    dir: "tests/guest",
-    out: "bin",
-}];
+/// Every guest directory, built in this order.
+const GUEST_DIRS: &[GuestDir] = &[
+    GuestDir {
+        dir: "tests/guest",
+        out: "bin",
+    },
+    GuestDir {
+        dir: "programs",
+        out: "bin",
+    },
+    GuestDir {
+        dir: "guest-os",
+        out: "build",
+    },
+];
 
 /// The cross compiler the Makefiles use, and the Debian/Ubuntu package that has it.
 const CROSS_GCC: &str = "riscv64-unknown-elf-gcc";
@@ -38,7 +49,14 @@ commands:
   guest           build the guest programs (make in each guest directory)
   guest --check   build them into a temporary directory and fail if any
                   differs from the committed files
+  ci              everything CI checks: install the Debian packages the
+                  tests need (when missing and running as root), check the
+                  guest images, formatting and clippy, and run every test
 ";
+
+/// Debian packages the full test suite uses: the cross compiler to check
+/// the committed guest images against their sources.
+const CI_PACKAGES: &[&str] = &[CROSS_PACKAGE];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +64,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["guest"] => build_guests(),
         ["guest", "--check"] => check_guests(),
+        ["ci"] => ci(),
         ["help" | "-h" | "--help"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -114,6 +133,9 @@ fn make(dir: &Path, out: Option<&Path>) -> Result<(), String> {
 fn build_guests() -> Result<(), String> {
     require_toolchain()?;
     let root = workspace_root();
+    for (path, text) in syscalls::generate(&root)? {
+        fs::write(root.join(&path), text).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
     for guest in GUEST_DIRS {
         make(&root.join(guest.dir), None)?;
     }
@@ -188,6 +210,15 @@ fn check_guests() -> Result<(), String> {
 fn check_into(root: &Path, scratch: &Path) -> Result<(usize, Vec<String>), String> {
     let mut checked = 0;
     let mut problems = Vec::new();
+    for (path, text) in syscalls::generate(root)? {
+        checked += 1;
+        if fs::read_to_string(root.join(&path)).ok().as_deref() != Some(text.as_str()) {
+            problems.push(format!(
+                "{path} differs from what {} generates",
+                syscalls::TABLE
+            ));
+        }
+    }
     for guest in GUEST_DIRS {
         let out = scratch.join(guest.dir.replace('/', "_"));
         fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
@@ -198,4 +229,78 @@ fn check_into(root: &Path, scratch: &Path) -> Result<(usize, Vec<String>), Strin
         problems.extend(compare(&out, &committed, &shown)?);
     }
     Ok((checked, problems))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs the Debian packages CI needs if the cross compiler is missing
+/// and apt-get can be used (as root). Returns whether the toolchain is there.
+fn ensure_packages() -> bool {
+    if require_toolchain().is_ok() {
+        return true;
+    }
+    let apt = Command::new("apt-get")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !apt || !is_root() {
+        return false;
+    }
+    println!("xtask: installing {} with apt-get", CI_PACKAGES.join(" "));
+    let quiet = |cmd: &mut Command| {
+        cmd.env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let updated = quiet(Command::new("apt-get").args(["update", "-qq"]));
+    let installed = quiet(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(CI_PACKAGES),
+    );
+    updated && installed && require_toolchain().is_ok()
+}
+
+/// Runs cargo with `args` in the workspace root, failing if it fails.
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    if ensure_packages() {
+        check_guests()?;
+    } else if std::env::var_os("CI").is_some() {
+        return Err(format!(
+            "CI needs {CROSS_GCC} to check the guest images, and it could not be installed"
+        ));
+    } else {
+        println!("xtask: {CROSS_GCC} is missing and cannot be installed here: skipping the guest image check");
+    }
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--release",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", "--workspace", "--release"])
 }

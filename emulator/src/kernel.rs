@@ -1,0 +1,151 @@
+//! Booting the built-in master-slave kernel (guest-os/) with a program, the
+//! way `qemu-system-riscv64 -machine virt -bios none -kernel kernel.elf
+//! -initrd progs.cpio -append ARGS` would: the program goes into a cpio
+//! (newc) initramfs placed in RAM, and the device tree's /chosen node names
+//! it and carries the command line (docs/kernel-interface.md).
+
+use std::path::Path;
+
+use goblin::elf::program_header::PT_INTERP;
+
+use crate::error::EmuError;
+use crate::fdt::FdtOptions;
+use crate::loader::ElfImage;
+use crate::machine::Machine;
+
+/// The kernel image, built from guest-os/ by `cargo xtask guest` and committed.
+pub const KERNEL_ELF: &[u8] = include_bytes!("../../guest-os/build/kernel.elf");
+
+/// What to run on the kernel.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// The program's file name inside the initramfs (and its argv[0]).
+    pub name: String,
+    pub program: Vec<u8>,
+    pub args: Vec<String>,
+    pub procs: usize,
+    pub seed: u64,
+    pub master_runs_user: bool,
+    /// Round-robin time slice in mtime ticks (None: the kernel's default).
+    pub slice_ticks: Option<u64>,
+}
+
+/// Checks that `bytes` is a static RV64 executable the kernel can run.
+pub fn check_program(path: &Path, bytes: &[u8]) -> Result<(), EmuError> {
+    ElfImage::parse(path, bytes)?;
+    let elf = goblin::elf::Elf::parse(bytes)
+        .map_err(|e| EmuError::bad_input(path, format!("malformed ELF file: {e}")))?;
+    if elf.header.e_type != goblin::elf::header::ET_EXEC
+        && elf.header.e_type != goblin::elf::header::ET_DYN
+    {
+        return Err(EmuError::bad_input(
+            path,
+            "is not an executable (an object file or a core dump?)",
+        ));
+    }
+    if elf.program_headers.iter().any(|ph| ph.p_type == PT_INTERP) {
+        return Err(EmuError::bad_input(
+            path,
+            "is dynamically linked; rvmsmp runs static executables (link with -static)",
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel command line for a workload.
+pub fn bootargs(w: &Workload) -> String {
+    let mut line = format!("procs={} seed={}", w.procs, w.seed);
+    if let Some(slice) = w.slice_ticks {
+        line += &format!(" slice={slice}");
+    }
+    if w.master_runs_user {
+        line += " master_runs_user=1";
+    }
+    line += " -- ";
+    line += &w.name;
+    for arg in &w.args {
+        line.push(' ');
+        line += arg;
+    }
+    line
+}
+
+/// A cpio archive in the "newc" format holding one executable file.
+pub fn initramfs(name: &str, contents: &[u8]) -> Vec<u8> {
+    let entry = cpio::newc::Builder::new(name).mode(0o100_755).nlink(1);
+    let inputs = std::iter::once((entry, std::io::Cursor::new(contents)));
+    cpio::write_cpio(inputs, Vec::new()).expect("writing to memory cannot fail")
+}
+
+/// Where QEMU puts the initrd: half-way into RAM, or 128 MiB in when RAM is larger.
+pub fn initrd_address(ram_base: u64, ram_size: u64) -> u64 {
+    ram_base + (ram_size / 2).min(128 << 20)
+}
+
+/// Loads the kernel and the workload into `machine`, ready to run.
+pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
+    let kernel_path = Path::new("<built-in kernel>");
+    let kernel = ElfImage::parse(kernel_path, KERNEL_ELF)?;
+    let archive = initramfs(&w.name, &w.program);
+    let ram = machine.bus.ram_region();
+    let start = initrd_address(ram.base, ram.size);
+    let end = start + archive.len() as u64;
+    if start < kernel.end() || !ram.contains(start, archive.len() as u64) {
+        return Err(EmuError::Config(format!(
+            "--mem {} MiB is too small for the kernel and a {} KiB program; raise --mem",
+            ram.size >> 20,
+            archive.len() >> 10
+        )));
+    }
+    machine
+        .bus
+        .write_ram_bytes(start, &archive)
+        .expect("initramfs checked to fit in RAM");
+    let options = FdtOptions {
+        bootargs: Some(bootargs(w)),
+        initrd: Some((start, end)),
+    };
+    machine.boot_bare(kernel_path, &kernel, &options)?;
+    if machine.fdt_addr < end {
+        return Err(EmuError::Config(format!(
+            "--mem {} MiB leaves no room for the device tree; raise --mem",
+            ram.size >> 20
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initramfs_is_newc_with_a_trailer() {
+        let a = initramfs("hello", b"\x7fELF...");
+        assert!(a.starts_with(b"070701"));
+        let text = String::from_utf8_lossy(&a);
+        assert!(text.contains("hello\0"));
+        assert!(text.contains("TRAILER!!!"));
+        assert_eq!(a.len() % 4, 0);
+    }
+
+    #[test]
+    fn initrd_goes_where_qemu_puts_it() {
+        assert_eq!(initrd_address(0x8000_0000, 128 << 20), 0x8400_0000);
+        assert_eq!(initrd_address(0x8000_0000, 1 << 30), 0x8800_0000);
+    }
+
+    #[test]
+    fn bootargs_name_the_program_after_the_options() {
+        let w = Workload {
+            name: "hello".into(),
+            program: vec![],
+            args: vec!["a".into(), "b".into()],
+            procs: 7,
+            seed: 3,
+            master_runs_user: false,
+            slice_ticks: None,
+        };
+        assert_eq!(bootargs(&w), "procs=7 seed=3 -- hello a b");
+    }
+}

@@ -1,0 +1,112 @@
+// Prototypes, one group per file.
+#pragma once
+#include "types.h"
+
+struct proc;
+struct trapframe;
+
+// annotate.c
+enum annotate_event {
+  EV_REQUEST_POSTED = 1,
+  EV_SERVICE_START = 2,
+  EV_SERVICE_END = 3,
+  EV_PROCESS_ASSIGNED = 4,
+  EV_HART_IDLE = 5,
+  EV_QUEUE_LENGTH = 6,
+  EV_PROCESS_EXIT = 7,
+  EV_PANIC = 8,
+};
+extern int annotate_present;
+void annotate(enum annotate_event ev, uint64 a0, uint64 a1, uint64 a2);
+void annotate4(enum annotate_event ev, uint64 a0, uint64 a1, uint64 a2, uint64 a3);
+
+// console.c
+void console_putc(int c);
+void console_write(const char *s, uint64 n);
+int console_getc(void);
+
+// cpio.c
+const char *cpio_find(const char *archive, uint64 size, const char *path, uint64 *file_size);
+
+// exec.c
+int exec_first(struct proc *p, const char *elf, uint64 elf_size, int argc, char **argv);
+
+// fdt.c
+struct boot_info {
+  uint64 ram_base, ram_size;
+  uint64 initrd_start, initrd_end;
+  uint64 fdt_start, fdt_size;
+  int harts;
+  int annotate;
+  const char *bootargs;
+};
+void fdt_parse(uint64 fdt, struct boot_info *info);
+
+// kalloc.c
+void kinit(uint64 start, uint64 end, uint64 hole1_start, uint64 hole1_end, uint64 hole2_start, uint64 hole2_end);
+void *kalloc(void);
+void kfree(void *pa);
+uint64 kfree_pages(void);
+
+// main.c
+extern struct boot_info boot;
+extern uint64 boot_dtb;
+void main(void);
+
+// master.c
+void master_loop(void) __attribute__((noreturn));
+void master_usertrap(void) __attribute__((noreturn));
+void exit_process(struct proc *p, int status);
+extern uint64 slice_ticks;
+extern int master_runs_user;
+
+// printf.c
+void printf(const char *fmt, ...);
+void panic(const char *fmt, ...) __attribute__((noreturn));
+void power_off(int status) __attribute__((noreturn));
+void backtrace(uint64 fp);
+
+// proc.c
+struct proc *proc_alloc(void);
+void proc_free(struct proc *p);
+void ready_push(struct proc *p);
+struct proc *ready_pop(void);
+int ready_length(void);
+void sleep_insert(struct proc *p);
+struct proc *sleep_pop_due(uint64 now);
+uint64 sleep_next_wake(void);
+extern int live_procs;
+
+// slave.c
+void slave_main(void) __attribute__((noreturn));
+void slave_trap(void) __attribute__((noreturn));
+void post_request(int hart, uint64 kind, uint64 scause, uint64 stval, uint64 nr);
+void run_user(uint64 satp, struct trapframe *tf, void (*handler)(void)) __attribute__((noreturn));
+
+// string.c
+void *memset(void *dst, int c, uint64 n);
+void *memcpy(void *dst, const void *src, uint64 n);
+void *memmove(void *dst, const void *src, uint64 n);
+int memcmp(const void *a, const void *b, uint64 n);
+uint64 strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, uint64 n);
+
+// syscall.c
+int64 syscall_dispatch(struct proc *p, int hart);
+
+// trap.c
+void kernel_fault(void) __attribute__((noreturn));
+const char *cause_name(uint64 scause);
+
+// vm.c
+extern pagetable_t kernel_pagetable;
+void kvminit(void);
+void kvminithart(void);
+pagetable_t uvm_create(struct trapframe *tf);
+int uvm_map(pagetable_t pt, uint64 va, uint64 size, int perm);
+void uvm_unmap(pagetable_t pt, uint64 va, uint64 size);
+void uvm_free(pagetable_t pt);
+uint64 uvm_translate(pagetable_t pt, uint64 va, int need);
+int copy_out(pagetable_t pt, uint64 dst_va, const void *src, uint64 len);
+int copy_in(pagetable_t pt, void *dst, uint64 src_va, uint64 len);

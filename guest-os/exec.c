@@ -1,0 +1,140 @@
+// Loading a static ELF executable into a new process and laying out its
+// stack as Linux does on RISC-V (argc, argv, envp, auxv), so the same
+// binary runs here and under qemu-riscv64.
+#include "defs.h"
+#include "memlayout.h"
+#include "param.h"
+#include "proc.h"
+#include "riscv.h"
+
+struct elf_header {
+  uint8 ident[16];
+  uint16 type, machine;
+  uint32 version;
+  uint64 entry, phoff, shoff;
+  uint32 flags;
+  uint16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct program_header {
+  uint32 type, flags;
+  uint64 offset, vaddr, paddr, filesz, memsz, align;
+};
+
+#define PT_LOAD 1
+#define PF_X 1
+#define PF_W 2
+#define PF_R 4
+#define EM_RISCV 243
+
+// Auxiliary vector keys (Linux include/uapi/linux/auxvec.h).
+#define AT_NULL 0
+#define AT_PHDR 3
+#define AT_PHENT 4
+#define AT_PHNUM 5
+#define AT_PAGESZ 6
+#define AT_ENTRY 9
+#define AT_UID 11
+#define AT_EUID 12
+#define AT_GID 13
+#define AT_EGID 14
+#define AT_CLKTCK 17
+#define AT_SECURE 23
+#define AT_RANDOM 25
+#define AT_EXECFN 31
+
+static int load_segments(struct proc *p, const char *elf, uint64 size, const struct elf_header *eh, uint64 *phdr_va) {
+  uint64 top = 0;
+  *phdr_va = 0;
+  if (eh->phentsize != sizeof(struct program_header) || eh->phoff > size ||
+      eh->phnum > (size - eh->phoff) / sizeof(struct program_header))
+    return -1;
+  for (int i = 0; i < eh->phnum; i++) {
+    struct program_header ph;
+    memcpy(&ph, elf + eh->phoff + i * sizeof ph, sizeof ph);
+    if (ph.type != PT_LOAD || ph.memsz == 0)
+      continue;
+    if (ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset || ph.vaddr >= MMAP_TOP ||
+        ph.memsz > MMAP_TOP - ph.vaddr)
+      return -1;
+    int perm = (ph.flags & PF_R ? PTE_R : 0) | (ph.flags & PF_W ? PTE_W : 0) | (ph.flags & PF_X ? PTE_X : 0);
+    if (uvm_map(p->pagetable, ph.vaddr, ph.memsz, perm | PTE_R) < 0)
+      return -1;
+    // Copy the file part through the kernel's view of the new pages.
+    for (uint64 done = 0; done < ph.filesz;) {
+      uint64 va = ph.vaddr + done;
+      uint64 pa = uvm_translate(p->pagetable, va, 0);
+      uint64 n = PGSIZE - (va & (PGSIZE - 1));
+      if (n > ph.filesz - done)
+        n = ph.filesz - done;
+      memcpy((void *)pa, elf + ph.offset + done, n);
+      done += n;
+    }
+    if (eh->phoff >= ph.offset && eh->phoff < ph.offset + ph.filesz)
+      *phdr_va = ph.vaddr + (eh->phoff - ph.offset);
+    if (ph.vaddr + ph.memsz > top)
+      top = ph.vaddr + ph.memsz;
+  }
+  if (top == 0)
+    return -1;
+  p->brk_base = p->brk = PGROUNDUP(top);
+  return 0;
+}
+
+// Pushes bytes onto the new stack (through the kernel's view); returns the new sp.
+static uint64 push(struct proc *p, uint64 sp, const void *data, uint64 len) {
+  sp -= len;
+  if (copy_out(p->pagetable, sp, data, len) < 0)
+    panic("exec: stack overflow");
+  return sp;
+}
+
+// Sets up process p to run the ELF image with the given arguments.
+// Returns 0, or -1 if the image is not a usable RV64 executable.
+int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv) {
+  struct elf_header eh;
+  if (size < sizeof eh)
+    return -1;
+  memcpy(&eh, elf, sizeof eh);
+  if (memcmp(eh.ident, "\177ELF", 4) != 0 || eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_RISCV)
+    return -1;
+  uint64 phdr_va;
+  if (load_segments(p, elf, size, &eh, &phdr_va) < 0)
+    return -1;
+  if (uvm_map(p->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
+    return -1;
+  p->mmap_next = MMAP_TOP;
+
+  // Strings first, at the top of the stack.
+  uint64 sp = USTACK_TOP;
+  uint64 argv_va[MAXARG + 1];
+  if (argc > MAXARG)
+    argc = MAXARG;
+  for (int i = argc - 1; i >= 0; i--)
+    argv_va[i] = sp = push(p, sp, argv[i], strlen(argv[i]) + 1);
+  argv_va[argc] = 0;
+  uint64 execfn = argv_va[0];
+  // 16 bytes for AT_RANDOM: fixed, so runs are reproducible.
+  static const uint8 random_bytes[16] = {0x72, 0x76, 0x6d, 0x73, 0x6d, 0x70, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  uint64 random_va = sp = push(p, sp, random_bytes, sizeof random_bytes);
+
+  uint64 auxv[][2] = {
+      {AT_PHDR, phdr_va}, {AT_PHENT, sizeof(struct program_header)}, {AT_PHNUM, eh.phnum},
+      {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
+      {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, execfn}, {AT_NULL, 0},
+  };
+  // Then, from sp upwards: argc, argv[], NULL, envp[] (empty) NULL, auxv; sp 16-byte aligned.
+  uint64 words = 1 + (argc + 1) + 1 + 2 * (sizeof auxv / sizeof auxv[0]);
+  sp = (sp - words * 8) & ~15UL;
+  uint64 at = sp;
+  uint64 argc64 = argc, zero = 0;
+  copy_out(p->pagetable, at, &argc64, 8), at += 8;
+  copy_out(p->pagetable, at, argv_va, (argc + 1) * 8), at += (argc + 1) * 8;
+  copy_out(p->pagetable, at, &zero, 8), at += 8;
+  copy_out(p->pagetable, at, auxv, sizeof auxv);
+
+  memset(p->tf, 0, sizeof *p->tf);
+  p->tf->epc = eh.entry;
+  p->tf->sp = sp;
+  return 0;
+}

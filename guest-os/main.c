@@ -1,0 +1,116 @@
+// Boot. Every hart arrives here in S-mode from start(). Hart 0 builds the
+// kernel and becomes the master; every other hart waits until it is done,
+// then becomes a slave that only ever runs user code and the trap stub.
+#include "defs.h"
+#include "memlayout.h"
+#include "param.h"
+#include "proc.h"
+#include "riscv.h"
+
+struct boot_info boot;
+static volatile int kernel_ready;
+extern uint64 random_state;
+void kernelvec(void);
+
+// The command line: procs=P seed=S slice=TICKS master_runs_user=B -- PATH ARGS...
+// (docs/kernel-interface.md). Splits `line` into words in place.
+static char cmdline[1024];
+static char *words[MAXARG + 8];
+
+static uint64 parse_number(const char *s) {
+  uint64 v = 0;
+  while (*s >= '0' && *s <= '9')
+    v = v * 10 + (*s++ - '0');
+  return v;
+}
+
+static int split_words(const char *line) {
+  uint64 n = strlen(line);
+  if (n >= sizeof cmdline)
+    panic("command line longer than %d bytes", (int)sizeof cmdline - 1);
+  memcpy(cmdline, line, n + 1);
+  int count = 0;
+  for (char *c = cmdline; *c && count < (int)(sizeof words / sizeof words[0]);) {
+    while (*c == ' ')
+      *c++ = 0;
+    if (!*c)
+      break;
+    words[count++] = c;
+    while (*c && *c != ' ')
+      c++;
+  }
+  return count;
+}
+
+// Creates the processes named on the command line, all on the ready queue.
+static void start_programs(void) {
+  int procs = 1;
+  int n = split_words(boot.bootargs ? boot.bootargs : "");
+  int i = 0;
+  for (; i < n && strcmp(words[i], "--") != 0; i++) {
+    if (strncmp(words[i], "procs=", 6) == 0)
+      procs = parse_number(words[i] + 6);
+    else if (strncmp(words[i], "seed=", 5) == 0)
+      random_state = parse_number(words[i] + 5);
+    else if (strncmp(words[i], "slice=", 6) == 0)
+      slice_ticks = parse_number(words[i] + 6);
+    else if (strncmp(words[i], "master_runs_user=", 17) == 0)
+      master_runs_user = parse_number(words[i] + 17) != 0;
+  }
+  if (i + 1 >= n) {
+    printf("rvmsmp kernel: no program on the command line (expected \"-- PATH [ARGS]\")\n");
+    power_off(127);
+  }
+  char **argv = &words[i + 1];
+  int argc = n - i - 1;
+  uint64 size;
+  const char *elf = cpio_find((const char *)boot.initrd_start, boot.initrd_end - boot.initrd_start, argv[0], &size);
+  if (!elf) {
+    printf("rvmsmp kernel: %s: not found in the initramfs\n", argv[0]);
+    power_off(127);
+  }
+  for (int k = 0; k < procs; k++) {
+    struct proc *p = proc_alloc();
+    if (!p)
+      panic("cannot create process %d of %d: out of memory or process slots", k + 1, procs);
+    if (exec_first(p, elf, size, argc, argv) < 0) {
+      printf("rvmsmp kernel: %s: not a RISC-V RV64 executable\n", argv[0]);
+      power_off(126);
+    }
+    ready_push(p);
+  }
+}
+
+void main(void) {
+  CSR_WRITE(stvec, (uint64)kernelvec);
+  if (cpuid() != 0) {
+    // Wait, in WFI, for hart 0's go-ahead (an IPI).
+    for (;;) {
+      CSR_CLEAR(sip, IRQ_SSI);
+      if (kernel_ready)
+        break;
+      wfi();
+    }
+    fence();
+    kvminithart();
+    slave_main();
+  }
+
+  fdt_parse(boot_dtb, &boot);                // what the machine has
+  annotate_present = boot.annotate;
+  extern char end[];                         // first byte after the kernel image
+  kinit((uint64)end, boot.ram_base + boot.ram_size, boot.initrd_start, boot.initrd_end, boot.fdt_start,
+        boot.fdt_start + boot.fdt_size);     // the page pool
+  kvminit();                                 // the kernel page table
+  kvminithart();                             // paging on
+  start_programs();                          // the processes, from the initramfs
+  if (boot.harts <= 1)
+    master_runs_user = 1;                    // alone, the master must run them itself
+
+  fence();
+  kernel_ready = 1;
+  fence();
+  for (int hart = 1; hart < boot.harts && hart < NCPU; hart++)
+    *(volatile uint32 *)CLINT_MSIP(hart) = 1; // wake the slaves
+  master_loop();
+}

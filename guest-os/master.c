@@ -1,0 +1,175 @@
+// The master: hart 0 alone runs the kernel proper. It takes the slaves'
+// requests in the order they were posted (the request ring), serves each
+// with ordinary kernel code, answers, and hands ready processes to idle
+// harts. All kernel tables (processes, ready queue, pages) are touched
+// here and nowhere else.
+#include "defs.h"
+#include "memlayout.h"
+#include "param.h"
+#include "proc.h"
+#include "riscv.h"
+#include "ring.h"
+
+uint64 slice_ticks = DEFAULT_SLICE;
+int master_runs_user;
+
+static struct proc *running[NCPU]; // the process each hart runs, or NULL
+static uint64 request_head;        // the next ticket to serve
+
+// Harts waiting for work, first come first served.
+static int idle_harts[NCPU];
+static int idle_head, idle_count;
+
+static int first_failure; // the first non-zero exit status, reported at power-off
+
+void kernelvec(void);
+
+static void idle_push(int hart) {
+  idle_harts[(idle_head + idle_count++) % NCPU] = hart;
+  annotate(EV_HART_IDLE, hart, 0, 0);
+}
+
+static int idle_pop(void) {
+  int hart = idle_harts[idle_head];
+  idle_head = (idle_head + 1) % NCPU;
+  idle_count--;
+  return hart;
+}
+
+// Gives process p to `hart`. For a slave: write the answer, then IPI it.
+// Hart 0 runs its process when the master loop has nothing else to do.
+static void assign(int hart, struct proc *p) {
+  running[hart] = p;
+  p->state = RUNNING;
+  p->hart = hart;
+  annotate(EV_PROCESS_ASSIGNED, hart, p->pid, 0);
+  if (hart == 0)
+    return;
+  struct mailbox *mb = &mailboxes[hart];
+  mb->satp = MAKE_SATP(p->pagetable);
+  mb->tf = (uint64)p->tf;
+  mb->pid = p->pid;
+  fence();
+  mb->answered = 1;
+  fence();
+  *(volatile uint32 *)CLINT_MSIP(hart) = 1;
+}
+
+void exit_process(struct proc *p, int status) {
+  annotate(EV_PROCESS_EXIT, p->pid, status, 0);
+  p->exit_status = status;
+  if (status != 0 && first_failure == 0)
+    first_failure = status;
+  proc_free(p);
+}
+
+// Serves one request from `hart`, whose process (if any) is running[hart].
+static void serve(int hart, uint64 kind, uint64 scause, uint64 stval) {
+  struct proc *p = running[hart];
+  uint64 nr = kind == REQ_SYSCALL ? p->tf->a7 : scause;
+  annotate4(EV_SERVICE_START, hart, p ? p->pid : 0, nr, kind);
+  int64 result = 0;
+  switch (kind) {
+  case REQ_SYSCALL:
+    p->tf->epc += 4; // return past the ecall
+    result = syscall_dispatch(p, hart);
+    if (p->state != ZOMBIE) // a process that yields or sleeps gets its result too
+      p->tf->a0 = result;
+    break;
+  case REQ_TIMER:
+    // The slice is over: round robin if anyone is waiting.
+    if (scause == CAUSE_TIMER_IRQ && ready_length() > 0)
+      ready_push(p);
+    break;
+  case REQ_FAULT:
+    printf("rvmsmp: killed pid %d on hart %d: %s at pc %p, tval %p\n", p->pid, hart, cause_name(scause), p->tf->epc,
+           stval);
+    exit_process(p, 128 + 11); // as a shell reports death by SIGSEGV
+    break;
+  case REQ_IDLE:
+    break;
+  }
+  annotate(EV_SERVICE_END, hart, p ? p->pid : 0, result);
+  if (p && p->state == RUNNING) {
+    assign(hart, p); // the same process goes on
+  } else {
+    running[hart] = NULL;
+    if (hart != 0)
+      idle_push(hart);
+  }
+}
+
+// Serves every posted request, oldest ticket first.
+static void serve_posted(void) {
+  for (;;) {
+    struct ring_slot *slot = &request_ring[request_head % RING_SLOTS];
+    if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != request_head + 1)
+      return;
+    int hart = slot->hart;
+    request_head++;
+    struct mailbox *mb = &mailboxes[hart];
+    serve(hart, mb->kind, mb->scause, mb->stval);
+  }
+}
+
+static int request_pending(void) {
+  return __atomic_load_n(&request_ring[request_head % RING_SLOTS].seq, __ATOMIC_ACQUIRE) == request_head + 1;
+}
+
+static void wake_sleepers(void) {
+  struct proc *p;
+  while ((p = sleep_pop_due(r_time())) != NULL)
+    ready_push(p);
+}
+
+// Idle slaves get ready processes, both in FIFO order.
+static void dispatch(void) {
+  while (idle_count > 0 && ready_length() > 0)
+    assign(idle_pop(), ready_pop());
+}
+
+static void __attribute__((noreturn)) resume_on_master(void) {
+  struct proc *p = running[0];
+  uint64 deadline = r_time() + slice_ticks;
+  uint64 wake = sleep_next_wake();
+  CSR_WRITE(stimecmp, wake < deadline ? wake : deadline);
+  run_user(MAKE_SATP(p->pagetable), p->tf, master_usertrap);
+}
+
+void master_loop(void) {
+  CSR_WRITE(stvec, (uint64)kernelvec);
+  for (;;) {
+    // Clear the IPI before looking at the ring, so one that arrives in
+    // between still ends the WFI below.
+    CSR_CLEAR(sip, IRQ_SSI);
+    serve_posted();
+    wake_sleepers();
+    dispatch();
+    if (live_procs == 0)
+      power_off(first_failure);
+    if (running[0] && !request_pending())
+      resume_on_master();
+    if (master_runs_user && !running[0] && ready_length() > 0 && !request_pending()) {
+      assign(0, ready_pop());
+      continue;
+    }
+    CSR_WRITE(stimecmp, sleep_next_wake());
+    if (!request_pending())
+      wfi();
+  }
+}
+
+// A trap from user mode on hart 0 (only when it runs processes itself).
+void master_usertrap(void) {
+  CSR_WRITE(stvec, (uint64)kernelvec);
+  uint64 scause = CSR_READ(scause), stval = CSR_READ(stval);
+  struct proc *p = running[0];
+  if (scause == CAUSE_SOFTWARE_IRQ) {
+    // A slave posted a request: the loop serves it, then p goes on.
+  } else {
+    uint64 kind = scause == CAUSE_ECALL_FROM_U ? REQ_SYSCALL : (scause & SCAUSE_INTERRUPT) ? REQ_TIMER : REQ_FAULT;
+    annotate(EV_REQUEST_POSTED, kind, p->pid, kind == REQ_SYSCALL ? p->tf->a7 : scause);
+    serve(0, kind, scause, stval);
+  }
+  master_loop();
+}

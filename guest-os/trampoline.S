@@ -1,0 +1,106 @@
+# The trampoline: the only code that runs with a user page table in satp.
+# It is mapped at TRAMPOLINE in every address space (the kernel's too), so
+# it keeps running across the satp switch. Each process's trapframe is
+# mapped at TRAPFRAME, just below it, for S-mode only.
+#
+# Trapframe layout (struct trapframe in proc.h; offsets in bytes):
+#   0 kernel_satp   8 kernel_sp   16 kernel_trap   24 epc   32 hartid
+#   40 + 8*(i-1): register x_i, for i = 1..31 (a0 = x10 is at 112)
+
+#include "memlayout.h"
+
+.section trampsec
+.globl trampoline
+.globl uservec
+.globl userret
+trampoline:
+.align 4
+uservec:
+        # A trap from user mode: save every user register in the trapframe,
+        # then enter the kernel on the hart's stack with its page table.
+        csrw sscratch, a0
+        li a0, TRAPFRAME
+        sd x1, 40(a0)
+        sd x2, 48(a0)
+        sd x3, 56(a0)
+        sd x4, 64(a0)
+        sd x5, 72(a0)
+        sd x6, 80(a0)
+        sd x7, 88(a0)
+        sd x8, 96(a0)
+        sd x9, 104(a0)
+        sd x11, 120(a0)
+        sd x12, 128(a0)
+        sd x13, 136(a0)
+        sd x14, 144(a0)
+        sd x15, 152(a0)
+        sd x16, 160(a0)
+        sd x17, 168(a0)
+        sd x18, 176(a0)
+        sd x19, 184(a0)
+        sd x20, 192(a0)
+        sd x21, 200(a0)
+        sd x22, 208(a0)
+        sd x23, 216(a0)
+        sd x24, 224(a0)
+        sd x25, 232(a0)
+        sd x26, 240(a0)
+        sd x27, 248(a0)
+        sd x28, 256(a0)
+        sd x29, 264(a0)
+        sd x30, 272(a0)
+        sd x31, 280(a0)
+        csrr t0, sscratch
+        sd t0, 112(a0)                  # the user's a0
+        csrr t0, sepc
+        sd t0, 24(a0)
+        ld sp, 8(a0)
+        ld tp, 32(a0)
+        ld t0, 16(a0)
+        ld t1, 0(a0)
+        sfence.vma zero, zero
+        csrw satp, t1
+        sfence.vma zero, zero
+        jr t0                           # the hart's trap handler; it never returns here
+
+# userret(satp): switch to the user page table and return to user mode
+# with the registers in the trapframe. sstatus must already say "return to U".
+userret:
+        sfence.vma zero, zero
+        csrw satp, a0
+        sfence.vma zero, zero
+        li a0, TRAPFRAME
+        ld t0, 24(a0)
+        csrw sepc, t0
+        ld x1, 40(a0)
+        ld x2, 48(a0)
+        ld x3, 56(a0)
+        ld x4, 64(a0)
+        ld x5, 72(a0)
+        ld x6, 80(a0)
+        ld x7, 88(a0)
+        ld x8, 96(a0)
+        ld x9, 104(a0)
+        ld x11, 120(a0)
+        ld x12, 128(a0)
+        ld x13, 136(a0)
+        ld x14, 144(a0)
+        ld x15, 152(a0)
+        ld x16, 160(a0)
+        ld x17, 168(a0)
+        ld x18, 176(a0)
+        ld x19, 184(a0)
+        ld x20, 192(a0)
+        ld x21, 200(a0)
+        ld x22, 208(a0)
+        ld x23, 216(a0)
+        ld x24, 224(a0)
+        ld x25, 232(a0)
+        ld x26, 240(a0)
+        ld x27, 248(a0)
+        ld x28, 256(a0)
+        ld x29, 264(a0)
+        ld x30, 272(a0)
+        ld x31, 280(a0)
+        ld a0, 112(a0)
+        sret
