@@ -16,6 +16,9 @@ enum annotate_event {
   EV_PROCESS_EXIT = 7,
   EV_PANIC = 8,
 };
+// QUEUE_LENGTH says which way a process moved (ARG2).
+#define QUEUE_PUSH 1
+#define QUEUE_POP 2
 extern int annotate_present;
 void annotate(enum annotate_event ev, uint64 a0, uint64 a1, uint64 a2);
 void annotate4(enum annotate_event ev, uint64 a0, uint64 a1, uint64 a2, uint64 a3);
@@ -29,6 +32,8 @@ int console_getc(void);
 const char *cpio_find(const char *archive, uint64 size, const char *path, uint64 *file_size);
 
 // exec.c
+#define EXEC_BAD_IMAGE (-1)
+#define EXEC_NO_MEMORY (-2)
 int exec_first(struct proc *p, const char *elf, uint64 elf_size, int argc, char **argv);
 
 // fdt.c

@@ -48,7 +48,7 @@ static int load_segments(struct proc *p, const char *elf, uint64 size, const str
   *phdr_va = 0;
   if (eh->phentsize != sizeof(struct program_header) || eh->phoff > size ||
       eh->phnum > (size - eh->phoff) / sizeof(struct program_header))
-    return -1;
+    return EXEC_BAD_IMAGE;
   for (int i = 0; i < eh->phnum; i++) {
     struct program_header ph;
     memcpy(&ph, elf + eh->phoff + i * sizeof ph, sizeof ph);
@@ -56,10 +56,10 @@ static int load_segments(struct proc *p, const char *elf, uint64 size, const str
       continue;
     if (ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset || ph.vaddr >= MMAP_TOP ||
         ph.memsz > MMAP_TOP - ph.vaddr)
-      return -1;
+      return EXEC_BAD_IMAGE;
     int perm = (ph.flags & PF_R ? PTE_R : 0) | (ph.flags & PF_W ? PTE_W : 0) | (ph.flags & PF_X ? PTE_X : 0);
     if (uvm_map(p->pagetable, ph.vaddr, ph.memsz, perm | PTE_R) < 0)
-      return -1;
+      return EXEC_NO_MEMORY;
     // Copy the file part through the kernel's view of the new pages.
     for (uint64 done = 0; done < ph.filesz;) {
       uint64 va = ph.vaddr + done;
@@ -76,7 +76,7 @@ static int load_segments(struct proc *p, const char *elf, uint64 size, const str
       top = ph.vaddr + ph.memsz;
   }
   if (top == 0)
-    return -1;
+    return EXEC_BAD_IMAGE;
   p->brk_base = p->brk = PGROUNDUP(top);
   return 0;
 }
@@ -90,19 +90,20 @@ static uint64 push(struct proc *p, uint64 sp, const void *data, uint64 len) {
 }
 
 // Sets up process p to run the ELF image with the given arguments.
-// Returns 0, or -1 if the image is not a usable RV64 executable.
+// Returns 0, EXEC_BAD_IMAGE or EXEC_NO_MEMORY.
 int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv) {
   struct elf_header eh;
   if (size < sizeof eh)
-    return -1;
+    return EXEC_BAD_IMAGE;
   memcpy(&eh, elf, sizeof eh);
   if (memcmp(eh.ident, "\177ELF", 4) != 0 || eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_RISCV)
-    return -1;
+    return EXEC_BAD_IMAGE;
   uint64 phdr_va;
-  if (load_segments(p, elf, size, &eh, &phdr_va) < 0)
-    return -1;
+  int err = load_segments(p, elf, size, &eh, &phdr_va);
+  if (err < 0)
+    return err;
   if (uvm_map(p->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
-    return -1;
+    return EXEC_NO_MEMORY;
   p->mmap_next = MMAP_TOP;
 
   // Strings first, at the top of the stack.

@@ -73,7 +73,10 @@ static void start_programs(void) {
     struct proc *p = proc_alloc();
     if (!p)
       panic("cannot create process %d of %d: out of memory or process slots", k + 1, procs);
-    if (exec_first(p, elf, size, argc, argv) < 0) {
+    int err = exec_first(p, elf, size, argc, argv);
+    if (err == EXEC_NO_MEMORY)
+      panic("cannot create process %d of %d: out of memory", k + 1, procs);
+    if (err < 0) {
       printf("rvmsmp kernel: %s: not a RISC-V RV64 executable\n", argv[0]);
       power_off(126);
     }

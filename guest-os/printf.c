@@ -108,14 +108,17 @@ void backtrace(uint64 fp) {
   }
 }
 
+// A fatal kernel error found by the kernel itself (not a trap): report the
+// hart, the caller's pc, the cause (the message) and a backtrace, and stop.
 void panic(const char *fmt, ...) {
   va_list ap;
-  printf("kernel panic on hart %d: ", cpuid());
+  uint64 pc = (uint64)__builtin_return_address(0);
+  printf("kernel panic on hart %d at pc %p: ", cpuid(), pc);
   va_start(ap, fmt);
   vprintf(fmt, ap);
   va_end(ap);
   printf("\n");
   backtrace(r_fp());
-  annotate(EV_PANIC, cpuid(), 0, 0);
+  annotate(EV_PANIC, cpuid(), pc, 0);
   power_off(255);
 }

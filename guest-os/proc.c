@@ -56,7 +56,7 @@ void ready_push(struct proc *p) {
     ready_head = p;
   ready_tail = p;
   ready_count++;
-  annotate(EV_QUEUE_LENGTH, ready_count, 0, 0);
+  annotate(EV_QUEUE_LENGTH, ready_count, p->pid, QUEUE_PUSH);
 }
 
 struct proc *ready_pop(void) {
@@ -68,7 +68,7 @@ struct proc *ready_pop(void) {
     ready_tail = NULL;
   p->next = NULL;
   ready_count--;
-  annotate(EV_QUEUE_LENGTH, ready_count, 0, 0);
+  annotate(EV_QUEUE_LENGTH, ready_count, p->pid, QUEUE_POP);
   return p;
 }
 

@@ -32,7 +32,6 @@ void start(uint64 hartid, uint64 dtb) {
   // S-mode, and so do the supervisor interrupts.
   CSR_WRITE(medeleg, 0xffff & ~(1UL << 9));
   CSR_WRITE(mideleg, IRQ_SSI | IRQ_STI | IRQ_SEI);
-  CSR_WRITE(sie, IRQ_SSI | IRQ_STI);
 
   // QEMU enforces PMP: without an entry S and U could touch no memory.
   // One TOR entry covering everything lets them reach all of it.
@@ -45,11 +44,13 @@ void start(uint64 hartid, uint64 dtb) {
   CSR_WRITE(mcounteren, 7);
   CSR_WRITE(stimecmp, -1UL);
 
-  // M-mode keeps only the IPI forwarder (mvec.S).
+  // M-mode keeps only the IPI forwarder (mvec.S). The kernel runs with
+  // sstatus.SIE clear, but SSIE and STIE must be enabled in mie: an IPI
+  // turned into SSIP just before a WFI would otherwise never end it.
   mscratch_area[hartid].msip = CLINT_MSIP(hartid);
   CSR_WRITE(mscratch, (uint64)&mscratch_area[hartid]);
   CSR_WRITE(mtvec, (uint64)mvec);
-  CSR_WRITE(mie, IRQ_MSI);
+  CSR_WRITE(mie, IRQ_MSI | IRQ_SSI | IRQ_STI);
 
   // The kernel keeps the hart id in tp.
   asm volatile("mv tp, %0" ::"r"(hartid));

@@ -900,6 +900,46 @@ fn compressed_loads_and_stores() {
 }
 
 #[test]
+fn compressed_load_and_store_offsets_are_scaled_and_placed() {
+    // The word at DATA + 4k holds 0x8000_0000 + k, so a load from a wrong
+    // offset reads a wrong value; stores are checked at their addresses.
+    let word = |k: u64| 0x8000_0000 + k;
+    let sext = |k: u64| word(k) | 0xffff_ffff_0000_0000;
+    let dword = |k: u64| word(k) | (word(k + 1) << 32);
+    let mut code = li(SP, DATA);
+    code.extend(li(A1, DATA + 0x200));
+    code.extend(li(A0, 0x1234_5678));
+    code.extend(li(A3, 0x1122_3344_5566_7788));
+    code.extend(rvc(&[
+        0x471a, // c.lwsp a4, 132(sp)
+        0x67b2, // c.ldsp a5, 264(sp)
+        0x41e0, // c.lw s0, 68(a1)
+        0x65c4, // c.ld s1, 136(a1)
+        0xdfaa, // c.swsp a0, 252(sp)
+        0xffb6, // c.sdsp a3, 504(sp)
+        0xdde8, // c.sw a0, 124(a1)
+        0xfdf4, // c.sd a3, 248(a1)
+    ]));
+    let m = run_with(&code, |m| {
+        for k in 0..256 {
+            m.bus.write_ram(DATA + 4 * k, 4, word(k)).unwrap();
+        }
+    });
+    let x = |r: u32| m.harts[0].x[r as usize];
+    assert_eq!(x(A4), sext(132 / 4));
+    assert_eq!(x(A5), dword(264 / 4));
+    assert_eq!(x(S0), sext((0x200 + 68) / 4));
+    assert_eq!(x(S1), dword((0x200 + 136) / 4));
+    assert_eq!(m.bus.read_ram(DATA + 252, 4), Some(0x1234_5678));
+    assert_eq!(m.bus.read_ram(DATA + 504, 8), Some(0x1122_3344_5566_7788));
+    assert_eq!(m.bus.read_ram(DATA + 0x200 + 124, 4), Some(0x1234_5678));
+    assert_eq!(
+        m.bus.read_ram(DATA + 0x200 + 248, 8),
+        Some(0x1122_3344_5566_7788)
+    );
+}
+
+#[test]
 fn compressed_branches_and_jumps() {
     let mut code = li(A0, 0);
     code.extend(li(A1, 1));
@@ -966,47 +1006,51 @@ fn compressed_jalr_and_jr() {
 // ------------------------------------------------------------ privileged
 
 #[test]
-fn mret_returns_to_mepc_in_mpp_and_restores_mie() {
-    let mut code = li(T1, mstatus::MPP | mstatus::MPIE);
-    code.extend([
-        asm::csrs(MSTATUS, T1), // MPP = M, MPIE = 1
-        asm::auipc(T0, 0),
-        asm::addi(T0, T0, 20), // the instruction after the skipped one
-        asm::csrw(MEPC, T0),
-        asm::mret(),
-        asm::addi(A0, ZERO, 1), // skipped
-        asm::csrr(A1, MSTATUS),
-    ]);
-    let m = run(&code);
-    let h = &m.harts[0];
-    assert_eq!(h.x[A0 as usize], 0);
-    assert_eq!(h.prv, Priv::M);
-    let s = h.x[A1 as usize];
-    assert_eq!(s & mstatus::MIE, mstatus::MIE, "MIE = old MPIE");
-    assert_eq!(s & mstatus::MPIE, mstatus::MPIE, "MPIE = 1");
-    assert_eq!(s & mstatus::MPP, 0, "MPP = U");
+fn mret_returns_to_mepc_in_mpp_and_pops_the_interrupt_enable() {
+    for mpie in [0, mstatus::MPIE] {
+        let mut code = li(T1, mstatus::MPP | mpie);
+        code.extend([
+            asm::csrs(MSTATUS, T1), // MPP = M
+            asm::auipc(T0, 0),
+            asm::addi(T0, T0, 20), // the instruction after the skipped one
+            asm::csrw(MEPC, T0),
+            asm::mret(),
+            asm::addi(A0, ZERO, 1), // skipped
+            asm::csrr(A1, MSTATUS),
+        ]);
+        let m = run(&code);
+        let h = &m.harts[0];
+        assert_eq!(h.x[A0 as usize], 0);
+        assert_eq!(h.prv, Priv::M);
+        let s = h.x[A1 as usize];
+        assert_eq!(s & mstatus::MIE != 0, mpie != 0, "MIE = old MPIE");
+        assert_eq!(s & mstatus::MPIE, mstatus::MPIE, "MPIE = 1");
+        assert_eq!(s & mstatus::MPP, 0, "MPP = U");
+    }
 }
 
 #[test]
-fn sret_returns_to_sepc_in_spp_and_restores_sie() {
-    let mut code = li(T1, mstatus::SPP | mstatus::SPIE);
-    code.extend([
-        asm::csrs(MSTATUS, T1), // SPP = S, SPIE = 1
-        asm::auipc(T0, 0),
-        asm::addi(T0, T0, 20),
-        asm::csrw(SEPC, T0),
-        asm::sret(),
-        asm::addi(A0, ZERO, 1), // skipped
-        asm::csrr(A1, SSTATUS), // in S-mode now
-    ]);
-    let m = run(&code);
-    let h = &m.harts[0];
-    assert_eq!(h.x[A0 as usize], 0);
-    assert_eq!(h.prv, Priv::S);
-    let s = h.x[A1 as usize];
-    assert_eq!(s & mstatus::SIE, mstatus::SIE, "SIE = old SPIE");
-    assert_eq!(s & mstatus::SPIE, mstatus::SPIE, "SPIE = 1");
-    assert_eq!(s & mstatus::SPP, 0, "SPP = U");
+fn sret_returns_to_sepc_in_spp_and_pops_the_interrupt_enable() {
+    for spie in [0, mstatus::SPIE] {
+        let mut code = li(T1, mstatus::SPP | spie);
+        code.extend([
+            asm::csrs(MSTATUS, T1), // SPP = S
+            asm::auipc(T0, 0),
+            asm::addi(T0, T0, 20),
+            asm::csrw(SEPC, T0),
+            asm::sret(),
+            asm::addi(A0, ZERO, 1), // skipped
+            asm::csrr(A1, SSTATUS), // in S-mode now
+        ]);
+        let m = run(&code);
+        let h = &m.harts[0];
+        assert_eq!(h.x[A0 as usize], 0);
+        assert_eq!(h.prv, Priv::S);
+        let s = h.x[A1 as usize];
+        assert_eq!(s & mstatus::SIE != 0, spie != 0, "SIE = old SPIE");
+        assert_eq!(s & mstatus::SPIE, mstatus::SPIE, "SPIE = 1");
+        assert_eq!(s & mstatus::SPP, 0, "SPP = U");
+    }
 }
 
 #[test]

@@ -3,4 +3,7 @@
 mod common;
 
 mod isa;
+mod kernel;
+mod qemu;
 mod smp;
+mod traps;

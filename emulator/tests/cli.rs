@@ -305,3 +305,105 @@ fn bare_help_explains_every_option() {
     );
     assert!(text.contains("exit status 124"), "{text}");
 }
+
+fn program(name: &str) -> String {
+    format!("{}/../programs/bin/{name}.elf", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn run_hello_on_8_harts() {
+    let out = rvmsmp(&["run", "--harts", "8", &program("hello")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 7, "{text}");
+}
+
+#[test]
+fn run_exit_status_is_the_programs() {
+    let out = rvmsmp(&["run", "--harts", "2", &program("exit_code"), "9"]);
+    assert_eq!(out.status.code(), Some(9));
+}
+
+#[test]
+fn run_stats_show_where_cycles_and_system_calls_went() {
+    let out = rvmsmp(&["run", "--harts", "3", "--stats", &program("hello")]);
+    let err = stderr(&out);
+    let header = err.lines().next().unwrap_or_default();
+    for column in [
+        "instructions",
+        "cycles",
+        "user",
+        "kernel",
+        "wfi",
+        "raised",
+        "served",
+    ] {
+        assert!(header.contains(column), "{err}");
+    }
+    assert_eq!(err.lines().count(), 4, "{err}");
+}
+
+#[test]
+fn run_refuses_what_is_not_a_risc_v_executable() {
+    assert_refused_run("notelf", b"hello\n", "not an ELF file");
+    assert_refused_run(
+        "x86",
+        &elf(ElfSpec {
+            machine: EM_X86_64,
+            ..ElfSpec::default()
+        }),
+        "not RISC-V",
+    );
+}
+
+#[test]
+fn run_refuses_a_dynamically_linked_program() {
+    let mut bytes = elf(ElfSpec {
+        p_type: 3,
+        ..ElfSpec::default()
+    }); // PT_INTERP...
+        // ...plus a loadable segment: patch a second program header in.
+    let load = elf(ElfSpec::default());
+    bytes[56..58].copy_from_slice(&2u16.to_le_bytes()); // phnum = 2
+    bytes.splice(120..120, load[64..120].iter().copied());
+    // Shift the first header's file offset past the inserted one.
+    let offset = 176u64.to_le_bytes();
+    bytes[64 + 8..64 + 16].copy_from_slice(&offset);
+    bytes[120 + 8..120 + 16].copy_from_slice(&offset);
+    assert_refused_run("dynamic", &bytes, "dynamically linked");
+}
+
+#[test]
+fn run_refuses_zero_processes() {
+    let out = rvmsmp(&["run", "--procs", "0", &program("hello")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--procs 0"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_help_explains_every_option() {
+    let out = rvmsmp(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--harts",
+        "--procs",
+        "--mem",
+        "--max-cycles",
+        "--quantum",
+        "--seed",
+        "--master-runs-user",
+        "--slice",
+        "--stats",
+        "PROG.elf",
+        "ARGS",
+    ] {
+        assert!(text.contains(option), "{option} missing from help:\n{text}");
+    }
+    assert!(text.contains("master"), "{text}");
+}
+
+fn assert_refused_run(name: &str, bytes: &[u8], problem: &str) {
+    let file = TempFile::new(name, bytes);
+    let out = rvmsmp(&["run", "--harts", "2", file.path()]);
+    assert_refused_output(&out, file.path(), problem);
+}

@@ -54,9 +54,15 @@ commands:
                   guest images, formatting and clippy, and run every test
 ";
 
-/// Debian packages the full test suite uses: the cross compiler to check
-/// the committed guest images against their sources.
-const CI_PACKAGES: &[&str] = &[CROSS_PACKAGE];
+/// What the full test suite runs besides cargo, and the Debian package of
+/// each: the cross compiler (to check the committed guest images), QEMU's
+/// Linux user mode (to compare program output) and QEMU's system emulator
+/// (to boot the kernel on the reference virt machine).
+const CI_TOOLS: &[(&str, &str)] = &[
+    (CROSS_GCC, CROSS_PACKAGE),
+    ("qemu-riscv64", "qemu-user"),
+    ("qemu-system-riscv64", "qemu-system-misc"),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -238,32 +244,38 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// Installs the Debian packages CI needs if the cross compiler is missing
-/// and apt-get can be used (as root). Returns whether the toolchain is there.
-fn ensure_packages() -> bool {
-    if require_toolchain().is_ok() {
-        return true;
-    }
+/// Installs, with apt-get, the packages of the CI tools that are missing,
+/// when running as root. Returns the tools still missing afterwards.
+fn ensure_ci_tools() -> Vec<&'static str> {
+    let present = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let missing: Vec<&(&str, &str)> = CI_TOOLS.iter().filter(|(tool, _)| !present(tool)).collect();
     let apt = Command::new("apt-get")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !apt || !is_root() {
-        return false;
+    if !missing.is_empty() && apt && is_root() {
+        let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+        println!("xtask: installing {} with apt-get", packages.join(" "));
+        let run = |cmd: &mut Command| {
+            cmd.env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        run(Command::new("apt-get").args(["update", "-qq"]));
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&packages));
     }
-    println!("xtask: installing {} with apt-get", CI_PACKAGES.join(" "));
-    let quiet = |cmd: &mut Command| {
-        cmd.env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let updated = quiet(Command::new("apt-get").args(["update", "-qq"]));
-    let installed = quiet(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq"])
-            .args(CI_PACKAGES),
-    );
-    updated && installed && require_toolchain().is_ok()
+    CI_TOOLS
+        .iter()
+        .map(|(tool, _)| *tool)
+        .filter(|tool| !present(tool))
+        .collect()
 }
 
 /// Runs cargo with `args` in the workspace root, failing if it fails.
@@ -283,14 +295,21 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 }
 
 fn ci() -> Result<(), String> {
-    if ensure_packages() {
+    let missing = ensure_ci_tools();
+    if !missing.is_empty() {
+        if std::env::var_os("CI").is_some() {
+            return Err(format!(
+                "CI needs {} and could not install them",
+                missing.join(", ")
+            ));
+        }
+        println!(
+            "xtask: not installed here, so their checks are skipped: {}",
+            missing.join(", ")
+        );
+    }
+    if !missing.contains(&CROSS_GCC) {
         check_guests()?;
-    } else if std::env::var_os("CI").is_some() {
-        return Err(format!(
-            "CI needs {CROSS_GCC} to check the guest images, and it could not be installed"
-        ));
-    } else {
-        println!("xtask: {CROSS_GCC} is missing and cannot be installed here: skipping the guest image check");
     }
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
