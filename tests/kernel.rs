@@ -297,3 +297,18 @@ fn service_start_events_carry_the_syscall_kind() {
     assert!(starts.clone().all(|e| e.hart == 0), "only hart 0 serves");
     assert!(starts.filter(|e| e.args[3] == REQUEST_SYSCALL).count() >= 3);
 }
+
+#[test]
+fn a_sleeping_process_leaves_its_hart_to_others() {
+    // Three processes sleep 5 ms each on a single slave: since the hart
+    // takes other work while one sleeps, the sleeps overlap and the run
+    // takes about 5 ms of simulated time, not 15 (1 ms = 1,000,000 cycles).
+    let mut spec = Spec::new(2, "sleep");
+    spec.procs = 3;
+    spec.args = &["5"];
+    let r = run(&spec);
+    assert_eq!(r.reason, ExitReason::Finisher(0), "{}", r.output);
+    assert_eq!(r.output.matches("sleep: slept 5 ms").count(), 3);
+    assert!(r.machine.now > 5_000_000, "finished before the sleep was over: {}", r.machine.now);
+    assert!(r.machine.now < 7_000_000, "the sleeps did not overlap: {} cycles", r.machine.now);
+}

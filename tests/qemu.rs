@@ -69,6 +69,7 @@ fn programs_behave_as_under_qemu_user() {
         ("exit_code", &["0"]),
         ("exit_code", &["7"]),
         ("exit_code", &["300"]),
+        ("sleep", &["2"]),
     ];
     for (program, args) in cases {
         let (qemu_out, qemu_code) = run_with_timeout(
