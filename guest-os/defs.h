@@ -15,6 +15,7 @@ enum annotate_event {
   EV_QUEUE_LENGTH = 6,
   EV_PROCESS_EXIT = 7,
   EV_PANIC = 8,
+  EV_RESUMED = 9,
 };
 // QUEUE_LENGTH says which way a process moved (ARG2).
 #define QUEUE_PUSH 1

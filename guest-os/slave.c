@@ -71,6 +71,7 @@ static void __attribute__((noreturn)) wait_for_answer(int hart) {
     wfi();
   }
   fence();
+  annotate(EV_RESUMED, hart, mb->pid, 0);
   CSR_WRITE(stimecmp, r_time() + slice_ticks);
   run_user(mb->satp, (struct trapframe *)mb->tf, slave_trap);
 }

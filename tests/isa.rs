@@ -69,10 +69,7 @@ fn x0_ignores_writes() {
 
 #[test]
 fn lui_loads_the_upper_20_bits_sign_extended() {
-    let m = run(&[
-        asm::lui(A0, 0x1234_5000),
-        asm::lui(A1, 0x8000_0000u32 as i32),
-    ]);
+    let m = run(&[asm::lui(A0, 0x1234_5000), asm::lui(A1, 0x8000_0000u32 as i32)]);
     assert_eq!(m.harts[0].x[A0 as usize], 0x1234_5000);
     assert_eq!(m.harts[0].x[A1 as usize], 0xffff_ffff_8000_0000);
 }
@@ -229,16 +226,8 @@ fn stores_write_only_their_width() {
         code.extend(li(A1, 0x1122_3344_5566_7788));
         code.push(op(A1, A0, offset));
         let m = run_with(&code, |m| m.bus.write_ram(DATA, 8, MAX).unwrap());
-        assert_eq!(
-            m.bus.read_ram(DATA, 8),
-            Some(want),
-            "{name} {offset}(DATA+8)"
-        );
-        assert_eq!(
-            m.bus.read_ram(DATA + 8, 8),
-            Some(0),
-            "{name} wrote past its width"
-        );
+        assert_eq!(m.bus.read_ram(DATA, 8), Some(want), "{name} {offset}(DATA+8)");
+        assert_eq!(m.bus.read_ram(DATA + 8, 8), Some(0), "{name} wrote past its width");
     }
 }
 
@@ -345,13 +334,7 @@ fn op_32_instructions_sign_extend_their_result() {
         ("sllw", asm::sllw, 1, 32, 1), // low 5 bits of rs2
         ("sllw", asm::sllw, 0xffff_ffff_0000_0001, 4, 0x10),
         ("srlw", asm::srlw, 0x8000_0000, 31, 1),
-        (
-            "srlw",
-            asm::srlw,
-            0xffff_ffff_8000_0000,
-            0,
-            0xffff_ffff_8000_0000,
-        ),
+        ("srlw", asm::srlw, 0xffff_ffff_8000_0000, 0, 0xffff_ffff_8000_0000),
         ("srlw", asm::srlw, 0xffff_ffff_8000_0000, 33, 0x4000_0000),
         ("sraw", asm::sraw, 0x8000_0000, 31, MAX),
         ("sraw", asm::sraw, 0x8000_0000, 4, 0xffff_ffff_f800_0000),
@@ -534,9 +517,7 @@ fn lr_and_sc_succeed_on_the_reserved_address() {
         asm::lr_d(A4, A0),
         asm::sc_d(A5, A0, A1),
     ]);
-    let m = run_with(&code, |m| {
-        m.bus.write_ram(DATA, 8, 0x5555_5555_8000_0000).unwrap()
-    });
+    let m = run_with(&code, |m| m.bus.write_ram(DATA, 8, 0x5555_5555_8000_0000).unwrap());
     let x = |r: u32| m.harts[0].x[r as usize];
     assert_eq!(x(A2), 0xffff_ffff_8000_0000);
     assert_eq!(x(A3), 0, "sc.w succeeds");
@@ -637,23 +618,9 @@ fn word_amos_return_the_sign_extended_old_value() {
         ),
         // rs2 is compared as the signed word -16, not as a positive doubleword.
         ("amomin.w", asm::amomin_w, 5, 0xffff_fff0, 5, 0xffff_fff0),
-        (
-            "amomax.w",
-            asm::amomax_w,
-            0xffff_fffe,
-            1,
-            0xffff_ffff_ffff_fffe,
-            1,
-        ),
+        ("amomax.w", asm::amomax_w, 0xffff_fffe, 1, 0xffff_ffff_ffff_fffe, 1),
         ("amomax.w", asm::amomax_w, 5, 0x1_0000_0003, 5, 5),
-        (
-            "amominu.w",
-            asm::amominu_w,
-            0xffff_fffe,
-            1,
-            0xffff_ffff_ffff_fffe,
-            1,
-        ),
+        ("amominu.w", asm::amominu_w, 0xffff_fffe, 1, 0xffff_ffff_ffff_fffe, 1),
         ("amominu.w", asm::amominu_w, 6, 0x1_0000_0005, 6, 5),
         (
             "amomaxu.w",
@@ -755,10 +722,7 @@ fn csr_immediate_forms() {
     ];
     let m = run_with(&code, |m| m.harts[0].csr.mscratch = MAX);
     let x = |r: u32| m.harts[0].x[r as usize];
-    assert_eq!(
-        (x(A2), x(A3), x(A4), x(A5)),
-        (MAX, 0b10101, 0b11111, 0b11001)
-    );
+    assert_eq!((x(A2), x(A3), x(A4), x(A5)), (MAX, 0b10101, 0b11111, 0b11001));
 }
 
 #[test]
@@ -893,10 +857,7 @@ fn compressed_loads_and_stores() {
     assert_eq!(m.bus.read_ram(DATA + 0x108, 8), Some(0xffff_fffe));
     assert_eq!(m.bus.read_ram(DATA + 0x110, 8), Some(0x1122_3344_5566_7788));
     assert_eq!((x(A4), x(S0)), ((-2i64) as u64, (-2i64) as u64));
-    assert_eq!(
-        (x(A5), x(S1)),
-        (0x1122_3344_5566_7788, 0x1122_3344_5566_7788)
-    );
+    assert_eq!((x(A5), x(S1)), (0x1122_3344_5566_7788, 0x1122_3344_5566_7788));
 }
 
 #[test]
@@ -933,10 +894,7 @@ fn compressed_load_and_store_offsets_are_scaled_and_placed() {
     assert_eq!(m.bus.read_ram(DATA + 252, 4), Some(0x1234_5678));
     assert_eq!(m.bus.read_ram(DATA + 504, 8), Some(0x1122_3344_5566_7788));
     assert_eq!(m.bus.read_ram(DATA + 0x200 + 124, 4), Some(0x1234_5678));
-    assert_eq!(
-        m.bus.read_ram(DATA + 0x200 + 248, 8),
-        Some(0x1122_3344_5566_7788)
-    );
+    assert_eq!(m.bus.read_ram(DATA + 0x200 + 248, 8), Some(0x1122_3344_5566_7788));
 }
 
 #[test]

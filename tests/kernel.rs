@@ -8,6 +8,7 @@ use crate::common::Captured;
 use rvmsmp::devices::annotate::{EventKind, REQUEST_SYSCALL};
 use rvmsmp::devices::uart::NoInput;
 use rvmsmp::kernel::{self, Workload};
+use rvmsmp::report::Report;
 use rvmsmp::{ExitReason, Machine, MachineConfig};
 
 pub fn program_path(name: &str) -> PathBuf {
@@ -96,17 +97,11 @@ fn repeated_runs_give_identical_output_and_stats() {
     let a = run(&Spec::new(8, "hello"));
     let b = run(&Spec::new(8, "hello"));
     assert_eq!(a.output, b.output);
-    assert_eq!(
-        a.machine.kernel_stats_report(),
-        b.machine.kernel_stats_report()
-    );
+    assert_eq!(Report::of(&a.machine), Report::of(&b.machine));
     let mut spec = Spec::new(4, "syscall_mix");
     spec.args = &["-r", "20"];
     let (a, b) = (run(&spec), run(&spec));
-    assert_eq!(
-        a.machine.kernel_stats_report(),
-        b.machine.kernel_stats_report()
-    );
+    assert_eq!(Report::of(&a.machine), Report::of(&b.machine));
     assert_eq!(a.machine.bus.annotate.events, b.machine.bus.annotate.events);
 }
 
@@ -123,20 +118,11 @@ fn every_system_call_is_served_on_hart_0() {
         let mut spec = Spec::new(harts, "syscall_mix");
         spec.args = &["-k", "10", "-r", "10"];
         let r = run(&spec);
-        assert_eq!(
-            r.reason,
-            ExitReason::Finisher(0),
-            "{harts} harts: {}",
-            r.output
-        );
+        assert_eq!(r.reason, ExitReason::Finisher(0), "{harts} harts: {}", r.output);
         let (raised, served) = raised_and_served(&r.machine);
         assert_eq!(raised[0], 0, "the master runs no process");
         for hart in 1..harts {
-            assert!(
-                raised[hart] > 10,
-                "hart {hart} raised only {}",
-                raised[hart]
-            );
+            assert!(raised[hart] > 10, "hart {hart} raised only {}", raised[hart]);
             assert_eq!(served[hart], 0, "hart {hart} served a system call");
         }
         assert_eq!(
@@ -216,10 +202,7 @@ fn sixty_four_processes_on_four_harts_finish_in_fifo_order() {
         entered, left,
         "the ready queue must hand out processes in the order they entered"
     );
-    let exits = events
-        .iter()
-        .filter(|e| e.kind == EventKind::ProcessExit)
-        .count();
+    let exits = events.iter().filter(|e| e.kind == EventKind::ProcessExit).count();
     assert_eq!(exits, 64);
 }
 
@@ -257,11 +240,7 @@ fn a_kernel_panic_reports_itself() {
     spec.mem_mib = 8;
     let r = run(&spec);
     assert!(r.machine.bus.annotate.panicked, "{}", r.output);
-    assert!(
-        r.output.contains("kernel panic on hart 0 at pc 0x"),
-        "{}",
-        r.output
-    );
+    assert!(r.output.contains("kernel panic on hart 0 at pc 0x"), "{}", r.output);
     assert!(r.output.contains("out of memory"), "{}", r.output);
     assert!(r.output.contains("backtrace:\n  0x"), "{}", r.output);
 }
@@ -270,11 +249,7 @@ fn a_kernel_panic_reports_itself() {
 fn unknown_and_bad_system_calls_get_linux_errors() {
     let r = run(&Spec::new(2, "syscall_errors"));
     assert_eq!(r.reason, ExitReason::Finisher(0), "{}", r.output);
-    assert!(
-        r.output.lines().all(|l| l.ends_with(": ok")),
-        "{}",
-        r.output
-    );
+    assert!(r.output.lines().all(|l| l.ends_with(": ok")), "{}", r.output);
 }
 
 #[test]
@@ -309,6 +284,72 @@ fn a_sleeping_process_leaves_its_hart_to_others() {
     let r = run(&spec);
     assert_eq!(r.reason, ExitReason::Finisher(0), "{}", r.output);
     assert_eq!(r.output.matches("sleep: slept 5 ms").count(), 3);
-    assert!(r.machine.now > 5_000_000, "finished before the sleep was over: {}", r.machine.now);
-    assert!(r.machine.now < 7_000_000, "the sleeps did not overlap: {} cycles", r.machine.now);
+    assert!(
+        r.machine.now > 5_000_000,
+        "finished before the sleep was over: {}",
+        r.machine.now
+    );
+    assert!(
+        r.machine.now < 7_000_000,
+        "the sleeps did not overlap: {} cycles",
+        r.machine.now
+    );
+}
+
+/// Cycles by state: user, kernel, waiting, idle.
+fn states(r: &Run) -> Vec<[u64; 4]> {
+    r.machine.cycles_by_state()
+}
+
+#[test]
+fn the_four_states_add_up_to_every_harts_cycles() {
+    let cases: &[(usize, &str, &[&str])] = &[
+        (1, "hello", &[]),
+        (2, "syscall_mix", &["-k", "10", "-r", "20"]),
+        (4, "sleep", &["1"]),
+        (8, "alloc", &[]),
+        (16, "syscall_mix", &["-k", "5", "-r", "10"]),
+    ];
+    for (harts, program, args) in cases {
+        let mut spec = Spec::new(*harts, program);
+        spec.args = args;
+        let r = run(&spec);
+        assert_eq!(r.reason, ExitReason::Finisher(0), "{program}: {}", r.output);
+        for (hart, by_state) in states(&r).iter().enumerate() {
+            let total = r.machine.harts[hart].cycle;
+            assert_eq!(
+                by_state.iter().sum::<u64>(),
+                total,
+                "{program} on {harts} harts, hart {hart}: {by_state:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn slaves_wait_while_the_master_serves_them() {
+    let mut spec = Spec::new(4, "syscall_mix");
+    spec.args = &["-k", "2", "-r", "50"];
+    let r = run(&spec);
+    let s = states(&r);
+    for (hart, [user, kernel, waiting, _idle]) in s.iter().enumerate().skip(1) {
+        assert!(*user > 0 && *kernel > 0 && *waiting > 0, "hart {hart}: {:?}", s[hart]);
+    }
+    let [master_user, master_kernel, master_waiting, _] = s[0];
+    assert_eq!(
+        (master_user, master_waiting),
+        (0, 0),
+        "the master neither runs user code nor waits: {:?}",
+        s[0]
+    );
+    assert!(master_kernel > 0);
+    let requests = &r.machine.bus.annotate.requests;
+    let syscalls = requests.iter().filter(|q| q.kind == 1).count() as u64;
+    assert_eq!(
+        syscalls,
+        r.machine.harts.iter().map(|h| h.stats.ecalls_from_user).sum::<u64>()
+    );
+    assert!(requests
+        .iter()
+        .all(|q| q.posted <= q.started && q.started <= q.finished && q.hart > 0));
 }

@@ -73,9 +73,7 @@ fn programs_behave_as_under_qemu_user() {
     ];
     for (program, args) in cases {
         let (qemu_out, qemu_code) = run_with_timeout(
-            Command::new("qemu-riscv64")
-                .arg(program_path(program))
-                .args(*args),
+            Command::new("qemu-riscv64").arg(program_path(program)).args(*args),
             Duration::from_secs(60),
         );
         let mut spec = Spec::new(2, program);
@@ -129,21 +127,11 @@ fn the_kernel_boots_and_runs_hello_on_qemu_system_virt() {
     .args(["-append", "procs=3 -- hello.elf"]);
     let (out, code) = run_with_timeout(&mut cmd, Duration::from_secs(120));
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(
-        code,
-        Some(0),
-        "qemu-system-riscv64 exit status; output:\n{out}"
-    );
-    let greetings: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("hello from pid "))
-        .collect();
+    assert_eq!(code, Some(0), "qemu-system-riscv64 exit status; output:\n{out}");
+    let greetings: Vec<&str> = out.lines().filter(|l| l.starts_with("hello from pid ")).collect();
     assert_eq!(greetings.len(), 3, "{out}");
     for line in greetings {
         let hart: u32 = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
-        assert!(
-            (1..=3).contains(&hart),
-            "a slave hart must run each process: {line}"
-        );
+        assert!((1..=3).contains(&hart), "a slave hart must run each process: {line}");
     }
 }

@@ -54,8 +54,7 @@ fn run_guest(name: &str, harts: usize, quantum: u64, max_cycles: Option<u64>) ->
         max_cycles,
         ..MachineConfig::default()
     };
-    let mut m =
-        Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).expect("valid machine");
+    let mut m = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).expect("valid machine");
     m.boot_bare(&path, &image, &FdtOptions::default())
         .expect("the guest boots");
     let reason = m.run();
@@ -128,10 +127,7 @@ fn smp_counter_runs_twice_identically() {
             first.counters, second.counters,
             "{harts} harts: per-hart counters differ"
         );
-        assert_eq!(
-            first.stats, second.stats,
-            "{harts} harts: --stats reports differ"
-        );
+        assert_eq!(first.stats, second.stats, "{harts} harts: --stats reports differ");
         assert_eq!(first, second, "{harts} harts: runs differ");
     }
 }
@@ -167,11 +163,7 @@ fn spin_is_stopped_by_max_cycles() {
     assert_eq!(exit_status(run.reason), 124);
     assert_eq!(run.now, 123_456);
     for &(instret, cycle, wfi) in &run.counters {
-        assert_eq!(
-            (cycle, wfi),
-            (123_456, 0),
-            "every hart spins until the limit"
-        );
+        assert_eq!((cycle, wfi), (123_456, 0), "every hart spins until the limit");
         assert!(instret > 0);
     }
 }

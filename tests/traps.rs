@@ -57,11 +57,7 @@ fn enter(mode: Priv, va_offset: u64) -> Vec<u32> {
 /// (mcause, mtval, mepc) as the default M-mode handler recorded them.
 fn m_trap(m: &Machine) -> (u64, u64, u64) {
     let h = &m.harts[0];
-    assert_eq!(
-        h.last_trap.map(|t| t.to),
-        Some(Priv::M),
-        "expected a trap into M-mode"
-    );
+    assert_eq!(h.last_trap.map(|t| t.to), Some(Priv::M), "expected a trap into M-mode");
     let x = |r: u32| h.x[r as usize];
     (x(TRAP_CAUSE), x(TRAP_TVAL), x(TRAP_EPC))
 }
@@ -92,11 +88,7 @@ fn place_s_handler(m: &mut Machine) {
 /// (scause, stval, sepc) as the S-mode handler recorded them.
 fn s_trap(m: &Machine) -> (u64, u64, u64) {
     let h = &m.harts[0];
-    assert_eq!(
-        h.last_trap.map(|t| t.to),
-        Some(Priv::S),
-        "expected a trap into S-mode"
-    );
+    assert_eq!(h.last_trap.map(|t| t.to), Some(Priv::S), "expected a trap into S-mode");
     let x = |r: u32| h.x[r as usize];
     (x(S10), x(S11), x(S9))
 }
@@ -184,11 +176,7 @@ fn run_sv39(code: &[u32], pages: &[(u64, u64, u64)], data: &[(u64, u64)]) -> Mac
 
 #[test]
 fn misa_c_cannot_be_cleared() {
-    let code = [
-        asm::addi(T0, ZERO, 1 << 2),
-        asm::csrc(MISA, T0),
-        asm::csrr(A0, MISA),
-    ];
+    let code = [asm::addi(T0, ZERO, 1 << 2), asm::csrc(MISA, T0), asm::csrr(A0, MISA)];
     let misa = reg_after(&code, A0);
     assert_eq!(misa & (1 << 2), 1 << 2, "misa.C");
     assert_eq!(misa >> 62, 2, "MXL = 64");
@@ -222,10 +210,7 @@ fn jalr_to_an_odd_target_clears_bit_0_instead_of_trapping() {
         asm::addi(A1, ZERO, 2), // CODE+16
     ];
     let m = run(&code);
-    assert_eq!(
-        (m.harts[0].x[A0 as usize], m.harts[0].x[A1 as usize]),
-        (0, 2)
-    );
+    assert_eq!((m.harts[0].x[A0 as usize], m.harts[0].x[A1 as usize]), (0, 2));
     assert!(m.harts[0].last_trap.is_none());
 }
 
@@ -251,6 +236,10 @@ fn jumping_to_unmapped_physical_memory_is_an_instruction_access_fault() {
     let mut code = li(T0, 0x1000);
     code.push(asm::jalr(ZERO, T0, 0));
     assert_eq!(trap_of(&code), (1, 0x1000, 0x1000));
+    // Device registers cannot be executed either.
+    let mut code = li(T0, UART0.base);
+    code.push(asm::jalr(ZERO, T0, 0));
+    assert_eq!(trap_of(&code), (1, UART0.base, UART0.base));
 }
 
 #[test]
@@ -268,10 +257,7 @@ fn an_instruction_running_off_the_end_of_ram_faults_on_its_second_half() {
 #[test]
 fn an_illegal_32_bit_instruction_reports_its_bits() {
     // SYSTEM with funct3 = 4 is reserved.
-    assert_eq!(
-        trap_of(&[asm::addi(A0, ZERO, 1), 0x0000_4073]),
-        (2, 0x4073, CODE + 4)
-    );
+    assert_eq!(trap_of(&[asm::addi(A0, ZERO, 1), 0x0000_4073]), (2, 0x4073, CODE + 4));
 }
 
 #[test]
@@ -301,11 +287,7 @@ fn csr_access_from_too_low_a_privilege_is_illegal() {
         let mut code = enter(mode, 0);
         let at = here(&code);
         code.push(insn);
-        assert_eq!(
-            trap_of(&code),
-            (2, insn as u64, at),
-            "{mode:?} {insn:#010x}"
-        );
+        assert_eq!(trap_of(&code), (2, insn as u64, at), "{mode:?} {insn:#010x}");
     }
 }
 
@@ -329,11 +311,7 @@ fn privileged_instructions_from_too_low_a_privilege_are_illegal() {
         code.extend(enter(mode, 0));
         let at = here(&code);
         code.push(insn);
-        assert_eq!(
-            trap_of(&code),
-            (2, insn as u64, at),
-            "{mode:?} {insn:#010x}"
-        );
+        assert_eq!(trap_of(&code), (2, insn as u64, at), "{mode:?} {insn:#010x}");
     }
 }
 
@@ -365,11 +343,7 @@ fn the_same_instructions_are_legal_with_enough_privilege() {
 
 #[test]
 fn ebreak_reports_its_address() {
-    let code = [
-        asm::addi(A0, ZERO, 1),
-        asm::addi(A0, ZERO, 2),
-        asm::ebreak(),
-    ];
+    let code = [asm::addi(A0, ZERO, 1), asm::addi(A0, ZERO, 2), asm::ebreak()];
     assert_eq!(trap_of(&code), (3, CODE + 8, CODE + 8));
 }
 
@@ -386,19 +360,11 @@ fn c_ebreak_reports_its_address() {
 
 #[test]
 fn misaligned_lr_is_a_load_address_misaligned_exception() {
-    for (insn, offset) in [
-        (asm::lr_w(A1, A0), 1),
-        (asm::lr_w(A1, A0), 2),
-        (asm::lr_d(A1, A0), 4),
-    ] {
+    for (insn, offset) in [(asm::lr_w(A1, A0), 1), (asm::lr_w(A1, A0), 2), (asm::lr_d(A1, A0), 4)] {
         let mut code = li(A0, DATA + offset);
         let at = here(&code);
         code.push(insn);
-        assert_eq!(
-            trap_of(&code),
-            (4, DATA + offset, at),
-            "{insn:#010x} at DATA+{offset}"
-        );
+        assert_eq!(trap_of(&code), (4, DATA + offset, at), "{insn:#010x} at DATA+{offset}");
     }
 }
 
@@ -416,11 +382,7 @@ fn misaligned_sc_and_amo_are_store_address_misaligned_exceptions() {
         let mut code = li(A0, DATA + offset);
         let at = here(&code);
         code.push(insn);
-        assert_eq!(
-            trap_of(&code),
-            (6, DATA + offset, at),
-            "{insn:#010x} at DATA+{offset}"
-        );
+        assert_eq!(trap_of(&code), (6, DATA + offset, at), "{insn:#010x} at DATA+{offset}");
     }
 }
 
@@ -453,6 +415,7 @@ fn loads_from_unmapped_physical_memory_are_load_access_faults() {
         (asm::lw(A1, A0, 0), 0x1234),
         (asm::lbu(A1, A0, 0), 0x1000_1000), // the virtio slot: nothing there
         (asm::lr_d(A1, A0), 0x1000),
+        (asm::lb(A1, A0, 0), MSIP), // the CLINT takes 4- and 8-byte accesses only
     ] {
         let mut code = li(A0, addr);
         let at = here(&code);
@@ -523,10 +486,7 @@ fn an_unmapped_page_faults_for_each_kind_of_access() {
     far.extend(li(A0, 0x1_0000_0000));
     let at = here(&far);
     far.push(asm::lw(A1, A0, 0));
-    assert_eq!(
-        m_trap(&run_sv39(&far, &pages, &[])),
-        (13, 0x1_0000_0000, at)
-    );
+    assert_eq!(m_trap(&run_sv39(&far, &pages, &[])), (13, 0x1_0000_0000, at));
 }
 
 #[test]
@@ -699,10 +659,7 @@ fn non_canonical_addresses_page_fault() {
     let mut fetch = sv39_in_s_mode();
     fetch.extend(li(A0, fetch_va));
     fetch.push(asm::jalr(ZERO, A0, 0));
-    assert_eq!(
-        m_trap(&run_sv39(&fetch, &[], &[])),
-        (12, fetch_va, fetch_va)
-    );
+    assert_eq!(m_trap(&run_sv39(&fetch, &[], &[])), (12, fetch_va, fetch_va));
 }
 
 #[test]
@@ -713,18 +670,11 @@ fn a_misaligned_store_into_a_read_only_page_writes_nothing() {
     code.extend(li(A1, 0x1122_3344_5566_7788));
     let at = here(&code);
     code.push(asm::sd(A1, A0, 0));
-    let pages = [
-        (6, test_pa(6), V | R | W | A | D),
-        (7, test_pa(7), V | R | A),
-    ];
+    let pages = [(6, test_pa(6), V | R | W | A | D), (7, test_pa(7), V | R | A)];
     let m = run_sv39(&code, &pages, &[(test_pa(7) - 8, MAX), (test_pa(7), MAX)]);
     // mtval is the address of the part of the access that faulted.
     assert_eq!(m_trap(&m), (15, test_va(7), at));
-    assert_eq!(
-        m.bus.read_ram(test_pa(7) - 8, 8),
-        Some(MAX),
-        "no partial store"
-    );
+    assert_eq!(m.bus.read_ram(test_pa(7) - 8, 8), Some(MAX), "no partial store");
 }
 
 #[test]
@@ -735,26 +685,81 @@ fn a_misaligned_access_spans_two_unrelated_frames() {
     code.extend(li(A0, test_va(11) - 4));
     code.extend(li(A2, 0x1122_3344_5566_7788));
     code.extend([asm::ld(A1, A0, 0), asm::sd(A2, A0, 2)]);
-    let pages = [
-        (10, frame_a, V | R | W | A | D),
-        (11, frame_b, V | R | W | A | D),
-    ];
+    let pages = [(10, frame_a, V | R | W | A | D), (11, frame_b, V | R | W | A | D)];
     let m = run_sv39(
         &code,
         &pages,
-        &[
-            (frame_a + 0xff8, 0x0403_0201_0000_0000),
-            (frame_b, 0x0807_0605),
-        ],
+        &[(frame_a + 0xff8, 0x0403_0201_0000_0000), (frame_b, 0x0807_0605)],
     );
     assert!(m.harts[0].last_trap.is_none());
     assert_eq!(m.harts[0].x[A1 as usize], 0x0807_0605_0403_0201);
     // The store covers the last 2 bytes of page 10 and the first 6 of page 11.
-    assert_eq!(
-        m.bus.read_ram(frame_a + 0xff8, 8),
-        Some(0x7788_0201_0000_0000)
-    );
+    assert_eq!(m.bus.read_ram(frame_a + 0xff8, 8), Some(0x7788_0201_0000_0000));
     assert_eq!(m.bus.read_ram(frame_b, 8), Some(0x0000_1122_3344_5566));
+}
+
+#[test]
+fn an_instruction_spans_two_unrelated_frames() {
+    // `addi a0, zero, 42` starts on the last halfword of page 10 (frame 13)
+    // and ends on page 11 (frame 11), followed by an ecall.
+    let addi = asm::addi(A0, ZERO, 42);
+    let (frame_a, frame_b) = (test_pa(13), test_pa(11));
+    let mut code = sv39_in_s_mode();
+    code.extend(li(T0, test_va(11) - 2));
+    code.push(asm::jalr(ZERO, T0, 0));
+    let m = run_with(&code, |m| {
+        let x = V | R | X | A;
+        page_table(m, &[(10, frame_a, x), (11, frame_b, x)]);
+        m.bus.write_ram(frame_a + 0xffe, 2, (addi & 0xffff) as u64).unwrap();
+        m.bus.write_ram(frame_b, 2, (addi >> 16) as u64).unwrap();
+        m.bus.write_ram(frame_b + 2, 4, asm::ecall() as u64).unwrap();
+    });
+    assert_eq!(m_trap(&m), (9, 0, test_va(11) + 2));
+    assert_eq!(m.harts[0].x[A0 as usize], 42);
+}
+
+#[test]
+fn malformed_page_table_entries_page_fault() {
+    // Each row sets one more entry and loads from `va` in S-mode.
+    let not_2m_aligned = pte(DATA, V | R | A); // a 2 MiB leaf needs PPN[0] = 0
+    let rows = [
+        ("W without R", L0 + 8, pte(test_pa(1), V | W | A | D), test_va(1)),
+        (
+            "reserved bit 54",
+            L0 + 8,
+            pte(test_pa(1), V | R | A) | (1 << 54),
+            test_va(1),
+        ),
+        ("misaligned superpage", L1 + 8, not_2m_aligned, TEST_VA + (2 << 20)),
+        ("pointer at level 0", L0 + 8, pte(test_pa(1), V), test_va(1)),
+    ];
+    for (what, entry, value, va) in rows {
+        let mut code = sv39_in_s_mode();
+        code.extend(li(A0, va));
+        let at = here(&code);
+        code.push(asm::ld(A1, A0, 0));
+        let m = run_with(&code, |m| {
+            page_table(m, &[]);
+            m.bus.write_ram(entry, 8, value).unwrap();
+        });
+        assert_eq!(m_trap(&m), (13, va, at), "{what}");
+    }
+}
+
+#[test]
+fn a_2_mib_superpage_maps_a_whole_range() {
+    let frame = DRAM_BASE + (2 << 20);
+    let va = TEST_VA + (2 << 20) + 0x1_2340;
+    let mut code = sv39_in_s_mode();
+    code.extend(li(A0, va));
+    code.push(asm::ld(A1, A0, 0));
+    let m = run_with(&code, |m| {
+        page_table(m, &[]);
+        m.bus.write_ram(L1 + 8, 8, pte(frame, V | R | A)).unwrap();
+        m.bus.write_ram(frame + 0x1_2340, 8, 0x5e).unwrap();
+    });
+    assert!(m.harts[0].last_trap.is_none());
+    assert_eq!(m.harts[0].x[A1 as usize], 0x5e);
 }
 
 #[test]
@@ -766,21 +771,14 @@ fn sfence_vma_makes_a_changed_mapping_visible() {
     code.push(asm::ld(A1, A0, 0));
     code.extend(li(T2, L0 + 8 * 12));
     code.extend(li(T3, pte(test_pa(14), V | R | A)));
-    code.extend([
-        asm::sd(T3, T2, 0),
-        asm::sfence_vma(ZERO, ZERO),
-        asm::ld(A2, A0, 0),
-    ]);
+    code.extend([asm::sd(T3, T2, 0), asm::sfence_vma(ZERO, ZERO), asm::ld(A2, A0, 0)]);
     let m = run_sv39(
         &code,
         &[(12, test_pa(12), V | R | A)],
         &[(test_pa(12), 111), (test_pa(14), 222)],
     );
     assert!(m.harts[0].last_trap.is_none());
-    assert_eq!(
-        (m.harts[0].x[A1 as usize], m.harts[0].x[A2 as usize]),
-        (111, 222)
-    );
+    assert_eq!((m.harts[0].x[A1 as usize], m.harts[0].x[A2 as usize]), (111, 222));
 }
 
 #[test]
@@ -848,11 +846,7 @@ fn a_delegated_ecall_from_s_stays_in_s() {
     code.push(asm::ecall());
     let m = run_with(&code, place_s_handler);
     assert_eq!(s_trap(&m), (9, 0, at));
-    assert_eq!(
-        m.harts[0].x[S8 as usize] & mstatus::SPP,
-        mstatus::SPP,
-        "SPP = S"
-    );
+    assert_eq!(m.harts[0].x[S8 as usize] & mstatus::SPP, mstatus::SPP, "SPP = S");
 }
 
 #[test]
@@ -915,11 +909,7 @@ fn a_delegated_interrupt_is_not_taken_in_m_mode() {
 #[test]
 fn an_undelegated_supervisor_interrupt_in_s_mode_goes_to_m() {
     // Below M-mode, M-level interrupts are enabled whatever mstatus.MIE says.
-    let mut code = vec![
-        asm::addi(T0, ZERO, 1 << 1),
-        asm::csrs(MIE, T0),
-        asm::csrs(MIP, T0),
-    ];
+    let mut code = vec![asm::addi(T0, ZERO, 1 << 1), asm::csrs(MIE, T0), asm::csrs(MIP, T0)];
     code.extend(enter(Priv::S, 0));
     let at = here(&code);
     code.push(asm::jal(ZERO, 0));
@@ -935,13 +925,13 @@ fn an_undelegated_supervisor_interrupt_in_s_mode_goes_to_m() {
 // ------------------------------------------------------------ interrupts
 
 /// Words that make the UART raise its THR-empty interrupt through the PLIC
-/// to context 0 (hart 0, M-mode).
-fn uart_interrupt_via_plic() -> Vec<u32> {
+/// to `context` (0: hart 0 M-mode, 1: hart 0 S-mode).
+fn uart_interrupt_via_plic(context: u64) -> Vec<u32> {
     let mut w = li(T0, PLIC.base);
     w.extend([asm::addi(T1, ZERO, 1), asm::sw(T1, T0, 0x28)]); // priority[10] = 1
-    w.extend(li(T2, PLIC.base + 0x2000));
+    w.extend(li(T2, PLIC.base + 0x2000 + 0x80 * context));
     w.extend([asm::addi(T1, ZERO, 1 << 10), asm::sw(T1, T2, 0)]); // enable source 10
-    w.extend(li(T2, PLIC.base + 0x20_0000));
+    w.extend(li(T2, PLIC.base + 0x20_0000 + 0x1000 * context));
     w.push(asm::sw(ZERO, T2, 0)); // threshold 0
     w.extend(li(T0, UART0.base));
     w.extend([asm::addi(T1, ZERO, 2), asm::sb(T1, T0, 1)]); // IER = THR empty
@@ -980,17 +970,10 @@ fn machine_timer_interrupt_from_the_clint() {
     let mut read_mtime = li(T0, MTIME);
     read_mtime.push(asm::ld(A5, T0, 0));
     let m = run_with(&code, m_handler_with(read_mtime));
-    assert_eq!(
-        m_trap(&m),
-        (INTERRUPT | 7, 0, at + 4),
-        "taken after the wfi"
-    );
+    assert_eq!(m_trap(&m), (INTERRUPT | 7, 0, at + 4), "taken after the wfi");
     let (now, cmp) = (m.harts[0].x[A5 as usize], m.harts[0].x[T1 as usize]);
     assert!(now >= cmp, "taken at mtime {now}, before mtimecmp {cmp}");
-    assert!(
-        now < cmp + 5,
-        "taken at mtime {now}, long after mtimecmp {cmp}"
-    );
+    assert!(now < cmp + 5, "taken at mtime {now}, long after mtimecmp {cmp}");
 }
 
 #[test]
@@ -1008,11 +991,7 @@ fn supervisor_timer_interrupt_from_stimecmp() {
     code.push(asm::csrs(MENVCFG, T0));
     code.extend(li(T0, 1 << 5));
     code.extend([asm::csrs(MIDELEG, T0), asm::csrs(MIE, T0)]);
-    code.extend([
-        asm::csrr(T1, TIME),
-        asm::addi(T1, T1, 20),
-        asm::csrw(STIMECMP, T1),
-    ]);
+    code.extend([asm::csrr(T1, TIME), asm::addi(T1, T1, 20), asm::csrw(STIMECMP, T1)]);
     code.extend(li(T0, mstatus::SIE));
     code.push(asm::csrs(MSTATUS, T0));
     code.extend(enter(Priv::S, 0));
@@ -1025,12 +1004,29 @@ fn supervisor_timer_interrupt_from_stimecmp() {
 
 #[test]
 fn machine_external_interrupt_from_the_uart_through_the_plic() {
-    let (code, at) = enable_and_spin(uart_interrupt_via_plic(), 1 << 11);
+    let (code, at) = enable_and_spin(uart_interrupt_via_plic(0), 1 << 11);
     let mut claim = li(T0, PLIC_CLAIM);
     claim.push(asm::lw(A5, T0, 0));
     let m = run_with(&code, m_handler_with(claim));
     assert_eq!(m_trap(&m), (INTERRUPT | 11, 0, at));
     assert_eq!(m.harts[0].x[A5 as usize], 10, "the claim names the UART");
+}
+
+#[test]
+fn supervisor_external_interrupt_from_the_uart_through_the_plic() {
+    // PLIC context 1 drives SEIP; SEI is delegated and taken in S-mode.
+    let mut code = set_stvec();
+    code.extend(li(T0, 1 << 9));
+    code.extend([asm::csrs(MIDELEG, T0), asm::csrs(MIE, T0)]);
+    code.extend(li(T0, mstatus::SIE));
+    code.push(asm::csrs(MSTATUS, T0));
+    code.extend(enter(Priv::S, 0));
+    code.extend(uart_interrupt_via_plic(1));
+    let at = here(&code);
+    code.push(asm::jal(ZERO, 0));
+    let m = run_with(&code, place_s_handler);
+    assert_eq!(s_trap(&m), (INTERRUPT | 9, 0, at));
+    assert_eq!(m.harts[0].x[S7 as usize] & (1 << 9), 1 << 9, "sip.SEIP");
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1049,7 +1045,7 @@ fn first_interrupt(sources: &[Source]) -> u64 {
     for source in sources {
         match source {
             Source::External => {
-                code.extend(uart_interrupt_via_plic());
+                code.extend(uart_interrupt_via_plic(0));
                 mie |= 1 << 11;
             }
             Source::Software => {
@@ -1128,10 +1124,7 @@ fn wfi_wakes_on_a_pending_interrupt_even_with_mie_clear() {
     let h = &m.harts[0];
     assert!(h.last_trap.is_none());
     assert_eq!(h.x[A0 as usize], 42);
-    assert!(
-        h.x[A1 as usize] >= h.x[T1 as usize],
-        "woke before the timer fired"
-    );
+    assert!(h.x[A1 as usize] >= h.x[T1 as usize], "woke before the timer fired");
     assert_eq!(h.x[A2 as usize] & (1 << 7), 1 << 7, "mip.MTIP");
     assert!(h.stats.wfi_cycles > 0, "WFI did not wait");
 }
@@ -1154,11 +1147,7 @@ fn trap_entry_saves_mie_and_the_privilege() {
         let s = m.harts[0].x[A5 as usize];
         assert_eq!(s & mstatus::MIE, 0, "{mode:?}: MIE cleared");
         assert_eq!(s & mstatus::MPIE != 0, mie, "{mode:?}: MPIE = old MIE");
-        assert_eq!(
-            (s & mstatus::MPP) >> mstatus::MPP_SHIFT,
-            mpp,
-            "{mode:?}: MPP"
-        );
+        assert_eq!((s & mstatus::MPP) >> mstatus::MPP_SHIFT, mpp, "{mode:?}: MPP");
     }
 }
 
@@ -1184,11 +1173,7 @@ fn mret_restores_mie_from_mpie_and_sets_mpp_to_u() {
         let (in_handler, after) = (h.x[A5 as usize], h.x[A6 as usize]);
         let stack = mstatus::MIE | mstatus::MPIE | mstatus::MPP;
         let mpie = if mie { mstatus::MPIE } else { 0 };
-        assert_eq!(
-            in_handler & stack,
-            mpie | mstatus::MPP,
-            "MIE = {mie}: in the handler"
-        );
+        assert_eq!(in_handler & stack, mpie | mstatus::MPP, "MIE = {mie}: in the handler");
         let mie_bit = if mie { mstatus::MIE } else { 0 };
         assert_eq!(
             after & stack,

@@ -78,12 +78,7 @@ pub const fn i_type(op: u32, rd: u32, f3: u32, rs1: u32, imm: i32) -> u32 {
 
 pub const fn s_type(op: u32, f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
     let imm = imm as u32;
-    (((imm >> 5) & 0x7f) << 25)
-        | ((rs2 & 31) << 20)
-        | ((rs1 & 31) << 15)
-        | (f3 << 12)
-        | ((imm & 0x1f) << 7)
-        | op
+    (((imm >> 5) & 0x7f) << 25) | ((rs2 & 31) << 20) | ((rs1 & 31) << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | op
 }
 
 pub const fn b_type(f3: u32, rs1: u32, rs2: u32, offset: i32) -> u32 {

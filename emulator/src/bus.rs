@@ -34,16 +34,13 @@ pub struct Ram {
 
 impl Ram {
     fn new(size: usize) -> Ram {
-        Ram {
-            bytes: vec![0; size],
-        }
+        Ram { bytes: vec![0; size] }
     }
 
     #[inline]
     fn offset(&self, pa: u64, size: u64) -> Option<usize> {
         let off = pa.wrapping_sub(memmap::DRAM_BASE);
-        (off < self.bytes.len() as u64 && size <= self.bytes.len() as u64 - off)
-            .then_some(off as usize)
+        (off < self.bytes.len() as u64 && size <= self.bytes.len() as u64 - off).then_some(off as usize)
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -161,14 +158,7 @@ impl Bus {
     }
 
     /// A device register write by hart `hart` at cycle `now`.
-    pub fn write_mmio(
-        &mut self,
-        pa: u64,
-        size: u64,
-        value: u64,
-        hart: usize,
-        now: u64,
-    ) -> Option<()> {
+    pub fn write_mmio(&mut self, pa: u64, size: u64, value: u64, hart: usize, now: u64) -> Option<()> {
         let _ = hart;
         if memmap::CLINT.contains(pa, size) {
             self.clint.write(pa - memmap::CLINT.base, size, value, now)
@@ -188,8 +178,7 @@ impl Bus {
             }
             Some(())
         } else if memmap::ANNOTATE.contains(pa, size) {
-            self.annotate
-                .write(pa - memmap::ANNOTATE.base, size, value, hart, now)
+            self.annotate.write(pa - memmap::ANNOTATE.base, size, value, hart, now)
         } else {
             None
         }

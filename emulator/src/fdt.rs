@@ -98,11 +98,7 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     let test = fdt.begin_node(&format!("test@{:x}", memmap::TEST_FINISHER.base))?;
     fdt.property_string_list(
         "compatible",
-        vec![
-            "sifive,test1".into(),
-            "sifive,test0".into(),
-            "syscon".into(),
-        ],
+        vec!["sifive,test1".into(), "sifive,test0".into(), "syscon".into()],
     )?;
     fdt.property_array_u64("reg", &reg(memmap::TEST_FINISHER))?;
     fdt.property_phandle(test_phandle)?;
@@ -114,10 +110,7 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     fdt.end_node(annotate)?;
 
     let clint = fdt.begin_node(&format!("clint@{:x}", memmap::CLINT.base))?;
-    fdt.property_string_list(
-        "compatible",
-        vec!["sifive,clint0".into(), "riscv,clint0".into()],
-    )?;
+    fdt.property_string_list("compatible", vec!["sifive,clint0".into(), "riscv,clint0".into()])?;
     fdt.property_array_u64("reg", &reg(memmap::CLINT))?;
     let clint_irqs: Vec<u32> = (0..harts)
         .flat_map(|h| [intc_phandle(h), IRQ_M_SOFT, intc_phandle(h), IRQ_M_TIMER])
@@ -128,15 +121,9 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     let plic = fdt.begin_node(&format!("plic@{:x}", memmap::PLIC.base))?;
     fdt.property_u32("#address-cells", 0)?;
     fdt.property_u32("#interrupt-cells", 1)?;
-    fdt.property_string_list(
-        "compatible",
-        vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()],
-    )?;
+    fdt.property_string_list("compatible", vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()])?;
     fdt.property_null("interrupt-controller")?;
-    fdt.property_array_u64(
-        "reg",
-        &[memmap::PLIC.base, 0x20_0000 + harts as u64 * 2 * 0x1000],
-    )?;
+    fdt.property_array_u64("reg", &[memmap::PLIC.base, 0x20_0000 + harts as u64 * 2 * 0x1000])?;
     fdt.property_u32("riscv,ndev", memmap::PLIC_NUM_SOURCES - 1)?;
     let plic_irqs: Vec<u32> = (0..harts)
         .flat_map(|h| [intc_phandle(h), IRQ_M_EXT, intc_phandle(h), IRQ_S_EXT])

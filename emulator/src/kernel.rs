@@ -33,11 +33,9 @@ pub struct Workload {
 /// Checks that `bytes` is a static RV64 executable the kernel can run.
 pub fn check_program(path: &Path, bytes: &[u8]) -> Result<(), EmuError> {
     ElfImage::parse(path, bytes)?;
-    let elf = goblin::elf::Elf::parse(bytes)
-        .map_err(|e| EmuError::bad_input(path, format!("malformed ELF file: {e}")))?;
-    if elf.header.e_type != goblin::elf::header::ET_EXEC
-        && elf.header.e_type != goblin::elf::header::ET_DYN
-    {
+    let elf =
+        goblin::elf::Elf::parse(bytes).map_err(|e| EmuError::bad_input(path, format!("malformed ELF file: {e}")))?;
+    if elf.header.e_type != goblin::elf::header::ET_EXEC && elf.header.e_type != goblin::elf::header::ET_DYN {
         return Err(EmuError::bad_input(
             path,
             "is not an executable (an object file or a core dump?)",

@@ -6,6 +6,7 @@
 //! puts N harts and one bus together and schedules them. [`cost`] is the
 //! cycle model every counter derives from.
 
+pub mod accounting;
 pub mod asm;
 pub mod bus;
 pub mod console;
@@ -18,6 +19,7 @@ pub mod kernel;
 pub mod loader;
 pub mod machine;
 pub mod memmap;
+pub mod report;
 pub mod syscall_names;
 
 pub use bus::ExitReason;

@@ -37,14 +37,10 @@ impl ElfImage {
             return Err(bad("not an ELF file (no ELF magic number)".into()));
         }
         if bytes.len() > EI_DATA && bytes[EI_CLASS] != ELFCLASS64 {
-            return Err(bad(
-                "is a 32-bit ELF file; rvmsmp runs RV64 (64-bit) programs".into(),
-            ));
+            return Err(bad("is a 32-bit ELF file; rvmsmp runs RV64 (64-bit) programs".into()));
         }
         if bytes.len() > EI_DATA && bytes[EI_DATA] != ELFDATA2LSB {
-            return Err(bad(
-                "is a big-endian ELF file; RISC-V programs are little-endian".into(),
-            ));
+            return Err(bad("is a big-endian ELF file; RISC-V programs are little-endian".into()));
         }
         let elf = Elf::parse(bytes).map_err(|e| bad(format!("malformed ELF file: {e}")))?;
         if elf.header.e_machine != EM_RISCV {
@@ -57,19 +53,13 @@ impl ElfImage {
                 continue;
             }
             if ph.p_filesz > ph.p_memsz {
-                return Err(bad(format!(
-                    "segment {i} has a file size larger than its memory size"
-                )));
+                return Err(bad(format!("segment {i} has a file size larger than its memory size")));
             }
             let start = ph.p_offset as usize;
             let data = start
                 .checked_add(ph.p_filesz as usize)
                 .and_then(|end| bytes.get(start..end))
-                .ok_or_else(|| {
-                    bad(format!(
-                        "segment {i} extends past the end of the file (truncated?)"
-                    ))
-                })?;
+                .ok_or_else(|| bad(format!("segment {i} extends past the end of the file (truncated?)")))?;
             segments.push(Segment {
                 paddr: ph.p_paddr,
                 mem_size: ph.p_memsz,
@@ -83,11 +73,7 @@ impl ElfImage {
             .syms
             .iter()
             .filter(|s| s.st_name != 0)
-            .filter_map(|s| {
-                elf.strtab
-                    .get_at(s.st_name)
-                    .map(|n| (s.st_value, n.to_string()))
-            })
+            .filter_map(|s| elf.strtab.get_at(s.st_name).map(|n| (s.st_value, n.to_string())))
             .filter(|(_, n)| !n.is_empty())
             .collect();
         symbols.sort();
@@ -136,25 +122,17 @@ impl ElfImage {
                 .expect("segment checked to fit in RAM");
             let bss = s.paddr + s.data.len() as u64;
             let zeros = vec![0; (s.mem_size - s.data.len() as u64) as usize];
-            bus.write_ram_bytes(bss, &zeros)
-                .expect("segment checked to fit in RAM");
+            bus.write_ram_bytes(bss, &zeros).expect("segment checked to fit in RAM");
         }
     }
 
     /// The address of a symbol, if the ELF defines it.
     pub fn symbol(&self, name: &str) -> Option<u64> {
-        self.symbols
-            .iter()
-            .find(|(_, n)| n == name)
-            .map(|(a, _)| *a)
+        self.symbols.iter().find(|(_, n)| n == name).map(|(a, _)| *a)
     }
 
     /// One past the highest byte any segment occupies.
     pub fn end(&self) -> u64 {
-        self.segments
-            .iter()
-            .map(|s| s.paddr + s.mem_size)
-            .max()
-            .unwrap_or(0)
+        self.segments.iter().map(|s| s.paddr + s.mem_size).max().unwrap_or(0)
     }
 }

@@ -14,6 +14,7 @@
 
 use std::io::Write;
 
+use crate::accounting::{Accounting, PendingTransitions};
 use crate::bus::{Bus, ExitReason};
 use crate::cost::CycleModel;
 use crate::cpu::Hart;
@@ -87,6 +88,9 @@ pub struct Machine {
     pub now: u64,
     /// Where the device tree was placed.
     pub fdt_addr: u64,
+    /// Where every hart's cycles went (user, kernel, waiting, idle).
+    pub accounting: Accounting,
+    pending: PendingTransitions,
 }
 
 impl Machine {
@@ -96,11 +100,9 @@ impl Machine {
         input: Box<dyn ConsoleInput>,
     ) -> Result<Machine, EmuError> {
         config.validate()?;
-        let bus =
-            Bus::new(config.harts, config.ram_size, console, input).map_err(EmuError::Config)?;
-        let harts = (0..config.harts)
-            .map(|id| Hart::new(id, config.cost))
-            .collect();
+        let bus = Bus::new(config.harts, config.ram_size, console, input).map_err(EmuError::Config)?;
+        let harts = (0..config.harts).map(|id| Hart::new(id, config.cost)).collect();
+        let accounting = Accounting::new(config.harts, false);
         Ok(Machine {
             harts,
             bus,
@@ -108,6 +110,8 @@ impl Machine {
             config,
             now: 0,
             fdt_addr: 0,
+            accounting,
+            pending: Vec::new(),
         })
     }
 
@@ -150,7 +154,11 @@ impl Machine {
         let addr = candidates
             .into_iter()
             .find(|&a| a >= image_end && a >= ram.base)
-            .ok_or_else(|| EmuError::Config(format!("--mem is too small: no room for the device tree ({size} bytes) above the program")))?;
+            .ok_or_else(|| {
+                EmuError::Config(format!(
+                    "--mem is too small: no room for the device tree ({size} bytes) above the program"
+                ))
+            })?;
         self.bus
             .write_ram_bytes(addr, &blob)
             .expect("device tree placed inside RAM");
@@ -183,7 +191,34 @@ impl Machine {
         };
         self.bus.exit = Some(reason);
         self.bus.uart.flush();
+        self.settle_accounts();
         reason
+    }
+
+    /// Keeps a timeline of every hart's state changes (for traces); call
+    /// before running.
+    pub fn record_timelines(&mut self) {
+        self.accounting = Accounting::new(self.config.harts, true);
+    }
+
+    /// Applies the state changes recorded since the last call.
+    fn settle_accounts(&mut self) {
+        for hart in &mut self.harts {
+            self.pending
+                .extend(hart.transitions.drain(..).map(|(cycle, t)| (hart.id, cycle, t)));
+        }
+        self.pending.append(&mut self.bus.annotate.transitions);
+        let clocks: Vec<u64> = self.harts.iter().map(|h| h.cycle).collect();
+        self.accounting.apply_until(&mut self.pending, &clocks);
+    }
+
+    /// Cycles by state (indexed by `HartState as usize`) for each hart, up
+    /// to the hart's clock. They add up to the hart's cycles exactly.
+    pub fn cycles_by_state(&self) -> Vec<[u64; 4]> {
+        self.harts
+            .iter()
+            .map(|h| self.accounting.harts[h.id].cycles_until(h.cycle))
+            .collect()
     }
 
     /// One round: every hart runs to the end of the quantum, in id order.
@@ -201,6 +236,7 @@ impl Machine {
             }
         }
         self.now = until;
+        self.settle_accounts();
     }
 
     /// All harts wait: advance time to the next timer event. Returns a
@@ -214,11 +250,7 @@ impl Machine {
         if self.harts.iter().any(|h| h.wakeup_pending()) {
             return None;
         }
-        let next = self
-            .harts
-            .iter()
-            .filter_map(|h| h.next_timer_event(&self.bus))
-            .min();
+        let next = self.harts.iter().filter_map(|h| h.next_timer_event(&self.bus)).min();
         let target = match (next, self.config.max_cycles) {
             (Some(t), Some(max)) => t.min(max),
             (Some(t), None) => t,
@@ -259,37 +291,7 @@ impl Machine {
     pub fn stats_report(&self) -> String {
         let mut out = String::from("hart  instret          cycles           wfi-cycles\n");
         for h in &self.harts {
-            out += &format!(
-                "{:<5} {:<16} {:<16} {}\n",
-                h.id, h.instret, h.cycle, h.stats.wfi_cycles
-            );
-        }
-        out
-    }
-}
-
-impl Machine {
-    /// The per-hart table printed by `rvmsmp run --stats`: where each
-    /// hart's cycles went, and the system calls it raised and served.
-    pub fn kernel_stats_report(&self) -> String {
-        let mut out = format!(
-            "{:<5} {:>14} {:>14} {:>14} {:>14} {:>14} {:>9} {:>9}\n",
-            "hart", "instructions", "cycles", "user", "kernel", "wfi", "raised", "served"
-        );
-        for h in &self.harts {
-            let by_priv = h.cycles_by_priv();
-            let kernel = by_priv[1] + by_priv[3] - h.stats.wfi_cycles;
-            out += &format!(
-                "{:<5} {:>14} {:>14} {:>14} {:>14} {:>14} {:>9} {:>9}\n",
-                h.id,
-                h.instret,
-                h.cycle,
-                by_priv[0],
-                kernel,
-                h.stats.wfi_cycles,
-                h.stats.ecalls_from_user,
-                self.bus.annotate.syscalls_served[h.id]
-            );
+            out += &format!("{:<5} {:<16} {:<16} {}\n", h.id, h.instret, h.cycle, h.stats.wfi_cycles);
         }
         out
     }

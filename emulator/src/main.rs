@@ -9,6 +9,7 @@ use rvmsmp::fdt::FdtOptions;
 use rvmsmp::kernel::{self, Workload};
 use rvmsmp::loader::ElfImage;
 use rvmsmp::machine::{exit_status, EXIT_DEADLOCK, EXIT_KERNEL_PANIC, EXIT_MAX_CYCLES};
+use rvmsmp::report::Report;
 use rvmsmp::{EmuError, ExitReason, Machine, MachineConfig};
 
 /// Status for bad input: unusable files or options.
@@ -96,6 +97,10 @@ struct BareArgs {
     #[arg(long)]
     stats: bool,
 
+    /// At exit, write the full statistics report as JSON to FILE (schema: docs/stats-json.md)
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+
     /// The RISC-V RV64 ELF executable to run; every hart starts at its entry with its id in a0
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
@@ -122,21 +127,22 @@ struct RunArgs {
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
-    /// At exit, print per hart to standard error: instructions, cycles, cycles in user mode, in the kernel
-    /// and in WFI, and the system calls it raised and served
+    /// At exit, print to standard error a table per hart (instructions, cycles, % of cycles in user mode, in
+    /// the kernel, waiting for the master and idle, requests raised and served) and a summary (master
+    /// utilisation, requests per million cycles, waiting and service times, longest queues, useful work)
     #[arg(long)]
     stats: bool,
+
+    /// At exit, write the same statistics as JSON to FILE (schema: docs/stats-json.md)
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
 
     /// The static RV64 Linux executable to run
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
 
     /// Arguments for PROG (its argv[1..])
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
@@ -145,6 +151,13 @@ fn read_input(path: &Path) -> Result<Vec<u8>, EmuError> {
         return Err(EmuError::bad_input(path, "is a directory, not an ELF file"));
     }
     std::fs::read(path).map_err(|e| EmuError::bad_input(path, format!("cannot read: {e}")))
+}
+
+/// Writes the JSON statistics report, if asked for.
+fn write_stats_json(machine: &Machine, path: Option<&Path>) -> Result<(), EmuError> {
+    let Some(path) = path else { return Ok(()) };
+    std::fs::write(path, Report::of(machine).to_json() + "\n")
+        .map_err(|e| EmuError::bad_input(path, format!("cannot write the statistics: {e}")))
 }
 
 /// Prints why a run stopped, when the guest did not simply power off.
@@ -178,6 +191,7 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     if args.stats {
         eprint!("{}", machine.stats_report());
     }
+    write_stats_json(&machine, args.stats_json.as_deref())?;
     Ok(ExitCode::from(exit_status(reason)))
 }
 
@@ -186,15 +200,11 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     config.validate()?;
     let bytes = read_input(&args.prog)?;
     kernel::check_program(&args.prog, &bytes)?;
-    let procs = args.procs.unwrap_or(if config.harts > 1 {
-        config.harts - 1
-    } else {
-        1
-    });
+    let procs = args
+        .procs
+        .unwrap_or(if config.harts > 1 { config.harts - 1 } else { 1 });
     if procs == 0 {
-        return Err(EmuError::Config(
-            "--procs 0: there must be at least one process".into(),
-        ));
+        return Err(EmuError::Config("--procs 0: there must be at least one process".into()));
     }
     let name = args
         .prog
@@ -222,8 +232,9 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         exit_status(reason)
     };
     if args.stats {
-        eprint!("{}", machine.kernel_stats_report());
+        eprint!("{}", Report::of(&machine).to_table());
     }
+    write_stats_json(&machine, args.stats_json.as_deref())?;
     Ok(ExitCode::from(status))
 }
 

@@ -79,9 +79,7 @@ pub fn machine(harts: usize) -> (Machine, Captured) {
 
 pub fn place(m: &mut Machine, addr: u64, words: &[u32]) {
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    m.bus
-        .write_ram_bytes(addr, &bytes)
-        .expect("code fits in RAM");
+    m.bus.write_ram_bytes(addr, &bytes).expect("code fits in RAM");
 }
 
 /// Places `code` at CODE followed by a power-off, the default handler at

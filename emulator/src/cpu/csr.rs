@@ -90,8 +90,7 @@ pub mod mstatus {
 
     /// Bits software may change through mstatus. FS stays Off (read-only
     /// zero) until the F and D extensions exist.
-    pub const WRITABLE: u64 =
-        SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR;
+    pub const WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR;
     /// Bits visible through sstatus.
     pub const SSTATUS_VIEW: u64 = SIE | SPIE | SPP | FS | XS | SUM | MXR | UXL | SD;
     /// Bits software may change through sstatus.
@@ -123,8 +122,7 @@ const ENVCFG_FIOM: u64 = 1;
 pub const SATP_MODE_BARE: u64 = 0;
 pub const SATP_MODE_SV39: u64 = 8;
 /// misa: MXL = 64, extensions A, C, I, M, S, U.
-pub const MISA_VALUE: u64 =
-    (2 << 62) | ext(b'A') | ext(b'C') | ext(b'I') | ext(b'M') | ext(b'S') | ext(b'U');
+pub const MISA_VALUE: u64 = (2 << 62) | ext(b'A') | ext(b'C') | ext(b'I') | ext(b'M') | ext(b'S') | ext(b'U');
 
 const fn ext(letter: u8) -> u64 {
     1 << (letter - b'A')
@@ -228,8 +226,7 @@ impl Hart {
         match csr {
             addr::CYCLE..=addr::HPMCOUNTER31 => self.counter_enabled(csr - addr::CYCLE),
             addr::STIMECMP => {
-                self.prv == Priv::M
-                    || (self.csr.menvcfg & MENVCFG_STCE != 0 && self.csr.mcounteren & 2 != 0)
+                self.prv == Priv::M || (self.csr.menvcfg & MENVCFG_STCE != 0 && self.csr.mcounteren & 2 != 0)
             }
             addr::SATP => !(self.prv == Priv::S && self.csr.mstatus & mstatus::TVM != 0),
             // On RV64 only the even pmpcfg registers exist.
@@ -368,8 +365,7 @@ impl Hart {
                 if (v & mstatus::MPP) >> mstatus::MPP_SHIFT == 2 {
                     v &= !mstatus::MPP;
                 }
-                self.csr.mstatus =
-                    (self.csr.mstatus & !mstatus::WRITABLE) | (v & mstatus::WRITABLE);
+                self.csr.mstatus = (self.csr.mstatus & !mstatus::WRITABLE) | (v & mstatus::WRITABLE);
             }
             SSTATUS => {
                 let w = mstatus::SSTATUS_WRITABLE;

@@ -117,8 +117,9 @@ impl Hart {
                 return Err(Trap::new(cause, 0));
             }
             Ebreak => return Err(Trap::new(Exception::Breakpoint, pc)),
-            Mul | Mulh | Mulhsu | Mulhu | Div | Divu | Rem | Remu | Mulw | Divw | Divuw | Remw
-            | Remuw => self.set_x(rd, muldiv(insn.op, a, b)),
+            Mul | Mulh | Mulhsu | Mulhu | Div | Divu | Rem | Remu | Mulw | Divw | Divuw | Remw | Remuw => {
+                self.set_x(rd, muldiv(insn.op, a, b))
+            }
             LrW | LrD => {
                 let size = if insn.op == LrW { 4 } else { 8 };
                 self.check_atomic_alignment(a, size, Access::Load)?;
@@ -137,9 +138,8 @@ impl Hart {
                 }
                 self.set_x(rd, (!success) as u64);
             }
-            AmoswapW | AmoaddW | AmoxorW | AmoandW | AmoorW | AmominW | AmomaxW | AmominuW
-            | AmomaxuW | AmoswapD | AmoaddD | AmoxorD | AmoandD | AmoorD | AmominD | AmomaxD
-            | AmominuD | AmomaxuD => {
+            AmoswapW | AmoaddW | AmoxorW | AmoandW | AmoorW | AmominW | AmomaxW | AmominuW | AmomaxuW | AmoswapD
+            | AmoaddD | AmoxorD | AmoandD | AmoorD | AmominD | AmomaxD | AmominuD | AmomaxuD => {
                 let old = self.amo(insn.op, bus, a, b)?;
                 self.set_x(rd, old);
             }
@@ -152,9 +152,7 @@ impl Hart {
                 return Ok(());
             }
             Sret => {
-                if self.prv < Priv::S
-                    || (self.prv == Priv::S && self.csr.mstatus & mstatus::TSR != 0)
-                {
+                if self.prv < Priv::S || (self.prv == Priv::S && self.csr.mstatus & mstatus::TSR != 0) {
                     return Err(self.illegal(&insn));
                 }
                 self.do_sret();
@@ -162,19 +160,15 @@ impl Hart {
             }
             Wfi => {
                 // WFI traps in U-mode, and in S-mode when mstatus.TW is set.
-                if self.prv == Priv::U
-                    || (self.prv == Priv::S && self.csr.mstatus & mstatus::TW != 0)
-                {
+                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & mstatus::TW != 0) {
                     return Err(self.illegal(&insn));
                 }
                 if !self.wakeup_pending() {
-                    self.waiting = true;
+                    self.start_waiting();
                 }
             }
             SfenceVma => {
-                if self.prv == Priv::U
-                    || (self.prv == Priv::S && self.csr.mstatus & mstatus::TVM != 0)
-                {
+                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & mstatus::TVM != 0) {
                     return Err(self.illegal(&insn));
                 }
                 self.tlb.flush();
@@ -190,15 +184,7 @@ impl Hart {
         use Op::*;
         let word = matches!(
             op,
-            AmoswapW
-                | AmoaddW
-                | AmoxorW
-                | AmoandW
-                | AmoorW
-                | AmominW
-                | AmomaxW
-                | AmominuW
-                | AmomaxuW
+            AmoswapW | AmoaddW | AmoxorW | AmoandW | AmoorW | AmominW | AmomaxW | AmominuW | AmomaxuW
         );
         let size = if word { 4 } else { 8 };
         self.check_atomic_alignment(va, size, Access::Store)?;
@@ -206,11 +192,7 @@ impl Hart {
         let raw = self
             .load_phys(bus, pa, size, va)
             .map_err(|t| Trap::new(Exception::StoreAccessFault, t.tval))?;
-        let (old, src) = if word {
-            (sext32(raw), sext32(src))
-        } else {
-            (raw, src)
-        };
+        let (old, src) = if word { (sext32(raw), sext32(src)) } else { (raw, src) };
         let new = match op {
             AmoswapW | AmoswapD => src,
             AmoaddW | AmoaddD => old.wrapping_add(src),

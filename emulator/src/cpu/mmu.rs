@@ -166,45 +166,27 @@ impl Hart {
         match prv {
             Priv::U if !user_page => return false,
             // S may touch user pages only for loads and stores, and only with SUM.
-            Priv::S
-                if user_page
-                    && (access == Access::Fetch || self.csr.mstatus & mstatus::SUM == 0) =>
-            {
-                return false
-            }
+            Priv::S if user_page && (access == Access::Fetch || self.csr.mstatus & mstatus::SUM == 0) => return false,
             _ => {}
         }
         match access {
             Access::Fetch => pte.contains(Pte::X),
-            Access::Load => {
-                pte.contains(Pte::R)
-                    || (self.csr.mstatus & mstatus::MXR != 0 && pte.contains(Pte::X))
-            }
+            Access::Load => pte.contains(Pte::R) || (self.csr.mstatus & mstatus::MXR != 0 && pte.contains(Pte::X)),
             Access::Store => pte.contains(Pte::W),
         }
     }
 
     /// Walks the Sv39 page table (§4.3.2), setting A and D in the leaf.
     /// Returns the physical page and the leaf's flags.
-    fn walk(
-        &mut self,
-        bus: &mut Bus,
-        va: u64,
-        access: Access,
-        prv: Priv,
-    ) -> Result<(u64, u64), Trap> {
+    fn walk(&mut self, bus: &mut Bus, va: u64, access: Access, prv: Priv) -> Result<(u64, u64), Trap> {
         let fault = Trap::new(access.page_fault(), va);
         let mut table = (self.csr.satp & PTE_PPN_MASK) << PAGE_SHIFT;
         for level in (0..3).rev() {
             let index = (va >> (PAGE_SHIFT + 9 * level)) & 0x1ff;
             let pte_addr = table + index * 8;
-            let pte = bus
-                .read_ram_u64(pte_addr)
-                .ok_or(Trap::new(access.access_fault(), va))?;
+            let pte = bus.read_ram_u64(pte_addr).ok_or(Trap::new(access.access_fault(), va))?;
             let flags = Pte::from_bits_truncate(pte);
-            if !flags.contains(Pte::V)
-                || (!flags.contains(Pte::R) && flags.contains(Pte::W))
-                || pte & PTE_RESERVED != 0
+            if !flags.contains(Pte::V) || (!flags.contains(Pte::R) && flags.contains(Pte::W)) || pte & PTE_RESERVED != 0
             {
                 return Err(fault);
             }
@@ -273,13 +255,7 @@ impl Hart {
     }
 
     /// Physical addresses of each byte of a misaligned access (at most 8).
-    fn translate_span(
-        &mut self,
-        bus: &mut Bus,
-        va: u64,
-        size: u64,
-        access: Access,
-    ) -> Result<[u64; 8], Trap> {
+    fn translate_span(&mut self, bus: &mut Bus, va: u64, size: u64, access: Access) -> Result<[u64; 8], Trap> {
         let first = self.translate(bus, va, access)?;
         let last_va = va.wrapping_add(size - 1);
         let second = if (va ^ last_va) >> PAGE_SHIFT != 0 {
@@ -312,14 +288,7 @@ impl Hart {
     }
 
     /// Writes physical memory; device registers are reached through the bus.
-    pub fn store_phys(
-        &mut self,
-        bus: &mut Bus,
-        pa: u64,
-        size: u64,
-        value: u64,
-        va: u64,
-    ) -> Result<(), Trap> {
+    pub fn store_phys(&mut self, bus: &mut Bus, pa: u64, size: u64, value: u64, va: u64) -> Result<(), Trap> {
         if bus.write_ram(pa, size, value).is_some() {
             return Ok(());
         }

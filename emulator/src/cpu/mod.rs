@@ -13,6 +13,7 @@ pub mod mmu;
 pub mod rvc;
 pub mod trap;
 
+use crate::accounting::Transition;
 use crate::bus::Bus;
 use crate::cost::CycleModel;
 use csr::{Csrs, Interrupts, MENVCFG_STCE};
@@ -62,6 +63,10 @@ pub struct HartStats {
     pub priv_cycles: [u64; 4],
     /// The cycle of the last privilege change.
     pub priv_since: u64,
+    /// Instructions retired in U-mode.
+    pub user_instret: u64,
+    /// instret when the hart last entered U-mode.
+    user_instret_mark: u64,
 }
 
 /// The architectural state of one hart.
@@ -91,6 +96,8 @@ pub struct Hart {
     /// mip as software reads it, kept current whenever either half changes.
     mip_cached: u64,
     pub(crate) cost: CycleModel,
+    /// State changes for cycle accounting, drained by the machine each round.
+    pub transitions: Vec<(u64, Transition)>,
     /// The inner loop runs while `cycle < slice_limit`; setting it to zero
     /// makes the hart re-read its interrupt lines at once.
     slice_limit: u64,
@@ -115,6 +122,7 @@ impl Hart {
             mip_hw: 0,
             mip_cached: 0,
             cost,
+            transitions: Vec::new(),
             slice_limit: 0,
         }
     }
@@ -135,7 +143,40 @@ impl Hart {
     pub(crate) fn set_priv(&mut self, prv: Priv) {
         self.stats.priv_cycles[self.prv as usize] += self.cycle - self.stats.priv_since;
         self.stats.priv_since = self.cycle;
+        if prv == Priv::U && self.prv != Priv::U {
+            // Only an xRET enters U-mode, and it retires just after this.
+            self.stats.user_instret_mark = self.instret + 1;
+            self.transitions.push((self.cycle, Transition::EnterUser));
+        } else if prv != Priv::U && self.prv == Priv::U {
+            // Only a trap leaves U-mode; the trapping instruction does not retire.
+            self.stats.user_instret += self.instret - self.stats.user_instret_mark;
+            self.transitions.push((self.cycle, Transition::LeaveUser));
+        }
         self.prv = prv;
+    }
+
+    /// Instructions retired in U-mode so far.
+    pub fn user_instructions(&self) -> u64 {
+        let running = if self.prv == Priv::U {
+            self.instret - self.stats.user_instret_mark
+        } else {
+            0
+        };
+        self.stats.user_instret + running
+    }
+
+    /// Parks the hart in WFI.
+    pub(crate) fn start_waiting(&mut self) {
+        self.waiting = true;
+        self.transitions.push((self.cycle, Transition::WfiStart));
+    }
+
+    /// Ends a WFI.
+    pub(crate) fn stop_waiting(&mut self) {
+        if self.waiting {
+            self.waiting = false;
+            self.transitions.push((self.cycle, Transition::WfiEnd));
+        }
     }
 
     /// Cycles spent at each privilege level (U, S, _, M) up to now, WFI
@@ -195,7 +236,7 @@ impl Hart {
             let limit = self.next_timer_event(bus).map_or(until, |t| t.min(until));
             if self.waiting {
                 if self.wakeup_pending() {
-                    self.waiting = false;
+                    self.stop_waiting();
                 } else {
                     self.stats.wfi_cycles += limit - self.cycle;
                     self.cycle = limit;
@@ -206,7 +247,7 @@ impl Hart {
             while self.cycle < self.slice_limit {
                 if self.mip_cached & self.csr.mie != 0 {
                     if let Some(irq) = self.pending_interrupt() {
-                        self.waiting = false;
+                        self.stop_waiting();
                         self.take_interrupt(irq, self.pc);
                         continue;
                     }

@@ -60,11 +60,7 @@ pub fn expand(x: u16) -> Option<u32> {
             (bits(x, 12, 10) << 3 | bit(x, 6) << 2 | bit(x, 5) << 6) as i32,
         ),
         // C.LD
-        (0, 3) => asm::ld(
-            rdp,
-            rs1p,
-            (bits(x, 12, 10) << 3 | bits(x, 6, 5) << 6) as i32,
-        ),
+        (0, 3) => asm::ld(rdp, rs1p, (bits(x, 12, 10) << 3 | bits(x, 6, 5) << 6) as i32),
         // C.FSD
         (0, 5) => asm::s_type(
             opcode::STORE_FP,
@@ -80,11 +76,7 @@ pub fn expand(x: u16) -> Option<u32> {
             (bits(x, 12, 10) << 3 | bit(x, 6) << 2 | bit(x, 5) << 6) as i32,
         ),
         // C.SD
-        (0, 7) => asm::sd(
-            rdp,
-            rs1p,
-            (bits(x, 12, 10) << 3 | bits(x, 6, 5) << 6) as i32,
-        ),
+        (0, 7) => asm::sd(rdp, rs1p, (bits(x, 12, 10) << 3 | bits(x, 6, 5) << 6) as i32),
         // C.ADDI (C.NOP when rd = 0)
         (1, 0) => asm::addi(rd, rd, ci_imm(x)),
         // C.ADDIW
@@ -99,11 +91,7 @@ pub fn expand(x: u16) -> Option<u32> {
         (1, 3) => {
             if rd == 2 {
                 // C.ADDI16SP
-                let imm = bit(x, 12) << 9
-                    | bit(x, 6) << 4
-                    | bit(x, 5) << 6
-                    | bits(x, 4, 3) << 7
-                    | bit(x, 2) << 5;
+                let imm = bit(x, 12) << 9 | bit(x, 6) << 4 | bit(x, 5) << 6 | bits(x, 4, 3) << 7 | bit(x, 2) << 5;
                 if imm == 0 {
                     return None;
                 }
@@ -210,11 +198,7 @@ fn cj_offset(x: u16) -> i32 {
 }
 
 fn cb_offset(x: u16) -> i32 {
-    let v = bit(x, 12) << 8
-        | bits(x, 11, 10) << 3
-        | bits(x, 6, 5) << 6
-        | bits(x, 4, 3) << 1
-        | bit(x, 2) << 5;
+    let v = bit(x, 12) << 8 | bits(x, 11, 10) << 3 | bits(x, 6, 5) << 6 | bits(x, 4, 3) << 1 | bit(x, 2) << 5;
     sext(v, 9)
 }
 

@@ -103,9 +103,7 @@ impl Hart {
         if takeable == 0 {
             return None;
         }
-        PRIORITY
-            .into_iter()
-            .find(|&i| takeable & (1 << i as u64) != 0)
+        PRIORITY.into_iter().find(|&i| takeable & (1 << i as u64) != 0)
     }
 
     /// Whether an interrupt is pending and locally enabled, ignoring the
@@ -256,8 +254,8 @@ pub fn cause_name(mcause: u64) -> String {
         Exception::LoadPageFault,
         Exception::StorePageFault,
     ];
-    known.into_iter().find(|&e| e as u64 == mcause).map_or_else(
-        || format!("unknown exception {mcause}"),
-        |e| e.name().to_string(),
-    )
+    known
+        .into_iter()
+        .find(|&e| e as u64 == mcause)
+        .map_or_else(|| format!("unknown exception {mcause}"), |e| e.name().to_string())
 }

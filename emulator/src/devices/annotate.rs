@@ -19,6 +19,7 @@ pub enum EventKind {
     QueueLength = 6,
     ProcessExit = 7,
     Panic = 8,
+    Resumed = 9,
 }
 
 impl EventKind {
@@ -33,13 +34,24 @@ impl EventKind {
             6 => QueueLength,
             7 => ProcessExit,
             8 => Panic,
+            9 => Resumed,
             _ => return None,
         })
     }
 }
 
-/// Request kinds, as the kernel reports them in ARG3 of SERVICE_START.
+/// Request kinds, as the kernel reports them (docs/kernel-interface.md).
 pub const REQUEST_SYSCALL: u64 = 1;
+pub const REQUEST_IDLE: u64 = 4;
+
+use crate::accounting::{OsState, PendingTransitions, RequestRecord, Transition};
+
+/// A request posted and not yet answered.
+#[derive(Clone, Copy, Debug)]
+struct OpenRequest {
+    record: RequestRecord,
+    started: bool,
+}
 
 /// One event as the kernel reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,8 +75,21 @@ pub struct Annotate {
     pub record: bool,
     /// System calls whose service started on each hart.
     pub syscalls_served: Vec<u64>,
+    /// Requests of every kind (idle excepted) posted by, and served on, each hart.
+    pub requests_raised: Vec<u64>,
+    pub requests_served: Vec<u64>,
     /// Set when the kernel reported a panic.
     pub panicked: bool,
+    /// State changes the events imply, for the accounting (drained each round).
+    pub transitions: PendingTransitions,
+    /// Every answered request (all kinds but idle), in the order answered.
+    pub requests: Vec<RequestRecord>,
+    open: Vec<Option<OpenRequest>>,
+    /// Requests posted and not yet taken by the master, now and at most.
+    pub queued: u64,
+    pub max_queued: u64,
+    /// The longest the ready queue has been.
+    pub max_ready_queue: u64,
 }
 
 impl Annotate {
@@ -72,6 +97,9 @@ impl Annotate {
         Annotate {
             args: vec![[0; NUM_ARGS]; harts],
             syscalls_served: vec![0; harts],
+            open: vec![None; harts],
+            requests_raised: vec![0; harts],
+            requests_served: vec![0; harts],
             ..Annotate::default()
         }
     }
@@ -81,14 +109,7 @@ impl Annotate {
         (size == 8 && offset % 8 == 0).then_some(0)
     }
 
-    pub fn write(
-        &mut self,
-        offset: u64,
-        size: u64,
-        value: u64,
-        hart: usize,
-        cycle: u64,
-    ) -> Option<()> {
+    pub fn write(&mut self, offset: u64, size: u64, value: u64, hart: usize, cycle: u64) -> Option<()> {
         if size != 8 || offset % 8 != 0 {
             return None;
         }
@@ -98,13 +119,7 @@ impl Annotate {
                 return Some(()); // unknown events are ignored
             };
             let args = *args;
-            match kind {
-                EventKind::ServiceStart if args[3] == REQUEST_SYSCALL => {
-                    self.syscalls_served[hart] += 1
-                }
-                EventKind::Panic => self.panicked = true,
-                _ => {}
-            }
+            self.track(hart, cycle, kind, args);
             if self.record {
                 self.events.push(Event {
                     cycle,
@@ -117,5 +132,80 @@ impl Annotate {
             *slot = value;
         }
         Some(())
+    }
+
+    /// Follows requests from posting to answer, and the hart states the
+    /// events imply (see crate::accounting).
+    fn track(&mut self, hart: usize, cycle: u64, kind: EventKind, args: [u64; 4]) {
+        let origin = args[0] as usize;
+        match kind {
+            EventKind::RequestPosted => {
+                let state = if args[0] == REQUEST_IDLE {
+                    OsState::Idle
+                } else {
+                    OsState::Waiting
+                };
+                self.transitions.push((hart, cycle, Transition::Os(state)));
+                let record = RequestRecord {
+                    hart: hart as u32,
+                    kind: args[0] as u32,
+                    pid: args[1],
+                    number: args[2],
+                    posted: cycle,
+                    started: cycle,
+                    finished: cycle,
+                };
+                if args[0] != REQUEST_IDLE {
+                    if let Some(n) = self.requests_raised.get_mut(hart) {
+                        *n += 1;
+                    }
+                }
+                if let Some(slot) = self.open.get_mut(hart) {
+                    *slot = Some(OpenRequest { record, started: false });
+                    self.queued += 1;
+                    self.max_queued = self.max_queued.max(self.queued);
+                }
+            }
+            EventKind::ServiceStart => {
+                if args[3] == REQUEST_SYSCALL {
+                    if let Some(n) = self.syscalls_served.get_mut(hart) {
+                        *n += 1;
+                    }
+                }
+                if args[3] != REQUEST_IDLE {
+                    if let Some(n) = self.requests_served.get_mut(hart) {
+                        *n += 1;
+                    }
+                }
+                if origin == hart {
+                    // The master serving its own process: it is not waiting.
+                    self.transitions.push((hart, cycle, Transition::Os(OsState::Kernel)));
+                }
+                if let Some(Some(open)) = self.open.get_mut(origin) {
+                    if !open.started {
+                        open.started = true;
+                        open.record.started = cycle;
+                        self.queued = self.queued.saturating_sub(1);
+                    }
+                }
+            }
+            EventKind::ServiceEnd => {
+                if let Some(open) = self.open.get_mut(origin).and_then(Option::take) {
+                    if u64::from(open.record.kind) != REQUEST_IDLE {
+                        self.requests.push(RequestRecord {
+                            finished: cycle,
+                            ..open.record
+                        });
+                    }
+                }
+            }
+            EventKind::HartIdle if origin != hart => {
+                self.transitions.push((origin, cycle, Transition::Os(OsState::Idle)));
+            }
+            EventKind::Resumed => self.transitions.push((hart, cycle, Transition::Os(OsState::Kernel))),
+            EventKind::QueueLength => self.max_ready_queue = self.max_ready_queue.max(args[0]),
+            EventKind::Panic => self.panicked = true,
+            _ => {}
+        }
     }
 }

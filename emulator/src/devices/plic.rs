@@ -67,8 +67,7 @@ impl Plic {
     fn best(&self, ctx: usize) -> Option<usize> {
         let mut best: Option<usize> = None;
         for s in 1..N {
-            let eligible =
-                self.pending[s] && self.enabled(ctx, s) && self.priority[s] > self.threshold[ctx];
+            let eligible = self.pending[s] && self.enabled(ctx, s) && self.priority[s] > self.threshold[ctx];
             if eligible && best.is_none_or(|b| self.priority[s] > self.priority[b]) {
                 best = Some(s);
             }
@@ -103,11 +102,7 @@ impl Plic {
             o if o < CONTEXT_BASE => {
                 let ctx = ((o - ENABLE_BASE) / ENABLE_STRIDE) as usize;
                 let word = ((o - ENABLE_BASE) % ENABLE_STRIDE / 4) as usize;
-                self.enable
-                    .get(ctx)
-                    .and_then(|e| e.get(word))
-                    .copied()
-                    .unwrap_or(0)
+                self.enable.get(ctx).and_then(|e| e.get(word)).copied().unwrap_or(0)
             }
             o => {
                 let ctx = ((o - CONTEXT_BASE) / CONTEXT_STRIDE) as usize;

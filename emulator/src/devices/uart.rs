@@ -134,11 +134,7 @@ impl Uart {
     }
 
     fn iir(&mut self) -> u8 {
-        let fifo = if self.fcr & 1 != 0 {
-            IIR_FIFO_ENABLED
-        } else {
-            0
-        };
+        let fifo = if self.fcr & 1 != 0 { IIR_FIFO_ENABLED } else { 0 };
         let id = if self.ier & IER_RX_AVAILABLE != 0 && !self.rx.is_empty() {
             IIR_RX_AVAILABLE
         } else if self.ier & IER_THR_EMPTY != 0 && self.thr_empty_pending {
@@ -162,11 +158,7 @@ impl Uart {
             LCR => self.lcr,
             MCR => self.mcr,
             LSR => {
-                let ready = if self.rx.is_empty() {
-                    0
-                } else {
-                    LSR_DATA_READY
-                };
+                let ready = if self.rx.is_empty() { 0 } else { LSR_DATA_READY };
                 ready | LSR_THR_EMPTY | LSR_TRANSMITTER_EMPTY
             }
             MSR => MSR_CONNECTED,

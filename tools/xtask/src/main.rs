@@ -181,9 +181,7 @@ fn compare(built: &Path, committed: &Path, shown: &str) -> Result<Vec<String>, S
         let problem = match (fresh.contains(name), kept.contains(name)) {
             (true, false) => "is built by the Makefile but not committed",
             (false, true) => "is committed but no longer built by the Makefile",
-            _ if read(&built.join(name))? != read(&committed.join(name))? => {
-                "differs from a fresh build of its source"
-            }
+            _ if read(&built.join(name))? != read(&committed.join(name))? => "differs from a fresh build of its source",
             _ => continue,
         };
         problems.push(format!("{shown}/{name} {problem}"));
@@ -219,10 +217,7 @@ fn check_into(root: &Path, scratch: &Path) -> Result<(usize, Vec<String>), Strin
     for (path, text) in syscalls::generate(root)? {
         checked += 1;
         if fs::read_to_string(root.join(&path)).ok().as_deref() != Some(text.as_str()) {
-            problems.push(format!(
-                "{path} differs from what {} generates",
-                syscalls::TABLE
-            ));
+            problems.push(format!("{path} differs from what {} generates", syscalls::TABLE));
         }
     }
     for guest in GUEST_DIRS {
@@ -298,10 +293,7 @@ fn ci() -> Result<(), String> {
     let missing = ensure_ci_tools();
     if !missing.is_empty() {
         if std::env::var_os("CI").is_some() {
-            return Err(format!(
-                "CI needs {} and could not install them",
-                missing.join(", ")
-            ));
+            return Err(format!("CI needs {} and could not install them", missing.join(", ")));
         }
         println!(
             "xtask: not installed here, so their checks are skipped: {}",

@@ -1,0 +1,250 @@
+//! Where the cycles go: every simulated cycle of every hart is attributed to
+//! exactly one of four states, and every request a hart makes to the
+//! master is recorded with its timing.
+//!
+//! | state   | a hart is...                                                         |
+//! |---------|----------------------------------------------------------------------|
+//! | user    | in U-mode, running a process                                         |
+//! | kernel  | in S- or M-mode doing work: the master serving, scheduling, handling interrupts; a slave in its trap stub |
+//! | waiting | a slave whose request is posted and not yet answered                 |
+//! | idle    | without a process: a slave waiting for work, or any hart in WFI with nothing posted |
+//!
+//! The state follows from three things: the privilege (U is always user),
+//! whether the hart is in WFI, and the OS-level state the kernel reports
+//! through the annotation device (docs/kernel-interface.md): a posted
+//! request makes its hart *waiting*, the master declaring a hart idle makes
+//! it *idle*, and the hart's own `RESUMED` makes it *kernel* again. Without
+//! annotations (`rvmsmp bare`) the rule falls back to privilege and WFI.
+//!
+//! Harts record transitions as they happen (a few per trap, none per
+//! instruction); the machine applies them in cycle order at each round
+//! boundary, so a transition one hart causes on another (the master idling
+//! a slave) lands at the right cycle of that hart's timeline.
+
+/// The four states, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HartState {
+    User = 0,
+    Kernel = 1,
+    Waiting = 2,
+    Idle = 3,
+}
+
+pub const STATES: [HartState; 4] = [HartState::User, HartState::Kernel, HartState::Waiting, HartState::Idle];
+
+impl HartState {
+    pub fn name(self) -> &'static str {
+        match self {
+            HartState::User => "user",
+            HartState::Kernel => "kernel",
+            HartState::Waiting => "waiting",
+            HartState::Idle => "idle",
+        }
+    }
+}
+
+/// The OS-level state of a hart outside user mode, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsState {
+    Kernel,
+    Waiting,
+    Idle,
+}
+
+/// One change in what a hart is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    EnterUser,
+    LeaveUser,
+    WfiStart,
+    WfiEnd,
+    Os(OsState),
+}
+
+/// The cycles of one hart, by state, and its user-mode instructions.
+#[derive(Clone, Debug)]
+pub struct HartAccount {
+    /// Cycles in each state, indexed by `HartState as usize`.
+    pub cycles: [u64; 4],
+    in_user: bool,
+    in_wfi: bool,
+    os: OsState,
+    since: u64,
+    /// A timeline of state changes, kept only when a trace is asked for.
+    pub timeline: Option<Vec<(u64, HartState)>>,
+}
+
+impl HartAccount {
+    fn new(record_timeline: bool) -> HartAccount {
+        HartAccount {
+            cycles: [0; 4],
+            in_user: false,
+            in_wfi: false,
+            os: OsState::Kernel,
+            since: 0,
+            timeline: record_timeline.then(|| vec![(0, HartState::Kernel)]),
+        }
+    }
+
+    /// The state the hart is in now.
+    pub fn state(&self) -> HartState {
+        match (self.in_user, self.os, self.in_wfi) {
+            (true, _, _) => HartState::User,
+            (false, OsState::Waiting, _) => HartState::Waiting,
+            (false, OsState::Idle, _) => HartState::Idle,
+            (false, OsState::Kernel, true) => HartState::Idle,
+            (false, OsState::Kernel, false) => HartState::Kernel,
+        }
+    }
+
+    /// Charges the cycles up to `cycle` to the current state, then applies `t`.
+    fn apply(&mut self, cycle: u64, t: Transition) {
+        let cycle = cycle.max(self.since);
+        let before = self.state();
+        self.cycles[before as usize] += cycle - self.since;
+        self.since = cycle;
+        match t {
+            Transition::EnterUser => self.in_user = true,
+            Transition::LeaveUser => self.in_user = false,
+            Transition::WfiStart => self.in_wfi = true,
+            Transition::WfiEnd => self.in_wfi = false,
+            Transition::Os(os) => self.os = os,
+        }
+        let after = self.state();
+        if after != before {
+            if let Some(timeline) = &mut self.timeline {
+                timeline.push((cycle, after));
+            }
+        }
+    }
+
+    /// The cycles by state up to `now`, without changing anything.
+    pub fn cycles_until(&self, now: u64) -> [u64; 4] {
+        let mut c = self.cycles;
+        c[self.state() as usize] += now.saturating_sub(self.since);
+        c
+    }
+}
+
+/// Transitions waiting to be applied: (hart, cycle, transition).
+pub type PendingTransitions = Vec<(usize, u64, Transition)>;
+
+/// The accounts of every hart.
+#[derive(Clone, Debug)]
+pub struct Accounting {
+    pub harts: Vec<HartAccount>,
+    scratch: PendingTransitions,
+}
+
+impl Accounting {
+    pub fn new(harts: usize, record_timeline: bool) -> Accounting {
+        Accounting {
+            harts: (0..harts).map(|_| HartAccount::new(record_timeline)).collect(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Applies the pending transitions that lie within each hart's clock
+    /// (`clocks[hart]`), in cycle order (stable, so transitions at the same
+    /// cycle keep the order they were made in). Later ones, which another
+    /// hart made ahead of this hart's clock (the run may stop mid-round),
+    /// stay pending.
+    pub fn apply_until(&mut self, pending: &mut PendingTransitions, clocks: &[u64]) {
+        if pending.is_empty() {
+            return;
+        }
+        std::mem::swap(&mut self.scratch, pending);
+        self.scratch.sort_by_key(|&(hart, cycle, _)| (hart, cycle));
+        for &(hart, cycle, t) in &self.scratch {
+            match (self.harts.get_mut(hart), clocks.get(hart)) {
+                (Some(account), Some(&clock)) if cycle <= clock => account.apply(cycle, t),
+                (Some(_), Some(_)) => pending.push((hart, cycle, t)),
+                _ => {}
+            }
+        }
+        self.scratch.clear();
+    }
+}
+
+/// A request a hart made to the master, with its timing in cycles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub hart: u32,
+    /// 1 = system call, 2 = timer, 3 = fault (docs/kernel-interface.md).
+    pub kind: u32,
+    pub pid: u64,
+    /// The system call number, or the trap cause for other kinds.
+    pub number: u64,
+    pub posted: u64,
+    pub started: u64,
+    pub finished: u64,
+}
+
+impl RequestRecord {
+    /// Cycles between posting and the master taking it (queueing).
+    pub fn waiting(&self) -> u64 {
+        self.started.saturating_sub(self.posted)
+    }
+
+    /// Cycles the master spent serving it.
+    pub fn service(&self) -> u64 {
+        self.finished.saturating_sub(self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_partition_the_cycles() {
+        let mut a = Accounting::new(1, true);
+        let mut p: PendingTransitions = vec![
+            (0, 100, Transition::EnterUser),
+            (0, 300, Transition::LeaveUser),
+            (0, 310, Transition::Os(OsState::Waiting)),
+            (0, 400, Transition::WfiStart),
+            (0, 500, Transition::Os(OsState::Idle)),
+            (0, 700, Transition::WfiEnd),
+            (0, 705, Transition::Os(OsState::Kernel)),
+            (0, 720, Transition::EnterUser),
+        ];
+        a.apply_until(&mut p, &[1000]);
+        let c = a.harts[0].cycles_until(1000);
+        assert_eq!(c, [200 + 280, 100 + 10 + 15, 190, 205]);
+        assert_eq!(c.iter().sum::<u64>(), 1000);
+    }
+
+    #[test]
+    fn wfi_in_the_kernel_is_idle() {
+        let mut a = Accounting::new(1, false);
+        a.apply_until(
+            &mut vec![(0, 10, Transition::WfiStart), (0, 50, Transition::WfiEnd)],
+            &[60],
+        );
+        assert_eq!(a.harts[0].cycles_until(60), [0, 20, 0, 40]);
+    }
+
+    #[test]
+    fn transitions_from_other_harts_are_put_in_cycle_order() {
+        let mut a = Accounting::new(2, false);
+        // Hart 1's own transitions arrive after one the master made later in time.
+        a.apply_until(
+            &mut vec![
+                (1, 900, Transition::Os(OsState::Idle)),
+                (1, 100, Transition::Os(OsState::Waiting)),
+            ],
+            &[0, 1000],
+        );
+        assert_eq!(a.harts[1].cycles_until(1000), [0, 100, 800, 100]);
+    }
+
+    #[test]
+    fn transitions_ahead_of_a_harts_clock_wait() {
+        let mut a = Accounting::new(1, false);
+        let mut p = vec![(0, 50, Transition::WfiStart), (0, 150, Transition::WfiEnd)];
+        a.apply_until(&mut p, &[100]);
+        assert_eq!(p, vec![(0, 150, Transition::WfiEnd)]);
+        assert_eq!(a.harts[0].cycles_until(100), [0, 50, 0, 50]);
+    }
+}

@@ -1,0 +1,230 @@
+//! The statistics report of a run: per hart, where its cycles went and the
+//! requests it raised and served; for the machine, how busy the master was
+//! and how long requests waited. Printed as a table (`--stats`) or written
+//! as JSON (`--stats-json`), whose schema is documented in
+//! docs/stats-json.md and docs/stats.schema.json.
+
+use serde::Serialize;
+
+use crate::accounting::RequestRecord;
+use crate::devices::annotate::REQUEST_SYSCALL;
+use crate::machine::Machine;
+
+/// The schema name and version written in every JSON report.
+pub const SCHEMA: &str = "rvmsmp-stats";
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub schema: &'static str,
+    pub version: u32,
+    pub harts: usize,
+    /// Simulated time of the whole run, in cycles (1 GHz core clock).
+    pub cycles: u64,
+    pub per_hart: Vec<HartReport>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HartReport {
+    pub hart: usize,
+    pub instructions: u64,
+    pub user_instructions: u64,
+    pub cycles: u64,
+    /// Cycles in each state; they add up to `cycles`.
+    pub user: u64,
+    pub kernel: u64,
+    pub waiting: u64,
+    pub idle: u64,
+    /// Requests to the master (system calls, preemptions, faults) this hart posted.
+    pub requests_raised: u64,
+    /// Requests this hart served.
+    pub requests_served: u64,
+    /// System calls (ecalls from user mode) this hart raised.
+    pub syscalls_raised: u64,
+    pub syscalls_served: u64,
+}
+
+/// Mean, median, 99th percentile and maximum of a set of cycle counts.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct Distribution {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Distribution {
+    pub fn of(mut values: Vec<u64>) -> Distribution {
+        if values.is_empty() {
+            return Distribution::default();
+        }
+        values.sort_unstable();
+        let n = values.len();
+        // Nearest-rank percentiles.
+        let rank = |p: f64| values[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Distribution {
+            count: n as u64,
+            mean: values.iter().sum::<u64>() as f64 / n as f64,
+            p50: rank(0.50),
+            p99: rank(0.99),
+            max: values[n - 1],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    /// Share of hart 0's cycles spent in the kernel (serving, scheduling, interrupts).
+    pub master_utilisation: f64,
+    /// Requests answered (all kinds but idle) and system calls among them.
+    pub requests: u64,
+    pub syscalls: u64,
+    pub requests_per_million_cycles: f64,
+    /// Cycles from posting a system call to the master taking it.
+    pub syscall_waiting: Distribution,
+    /// Cycles the master spent serving a system call.
+    pub syscall_service: Distribution,
+    /// The most requests posted and not yet taken by the master at once.
+    pub longest_request_queue: u64,
+    /// The longest the ready queue has been.
+    pub longest_ready_queue: u64,
+    /// Useful work: user-mode instructions on all harts.
+    pub user_instructions: u64,
+    pub user_instructions_per_million_cycles: f64,
+}
+
+fn per_million(count: u64, cycles: u64) -> f64 {
+    if cycles == 0 {
+        0.0
+    } else {
+        count as f64 * 1e6 / cycles as f64
+    }
+}
+
+impl Report {
+    pub fn of(machine: &Machine) -> Report {
+        let a = &machine.bus.annotate;
+        let states = machine.cycles_by_state();
+        let cycles = machine.harts.iter().map(|h| h.cycle).max().unwrap_or(0);
+        let per_hart: Vec<HartReport> = machine
+            .harts
+            .iter()
+            .map(|h| {
+                let [user, kernel, waiting, idle] = states[h.id];
+                HartReport {
+                    hart: h.id,
+                    instructions: h.instret,
+                    user_instructions: h.user_instructions(),
+                    cycles: h.cycle,
+                    user,
+                    kernel,
+                    waiting,
+                    idle,
+                    requests_raised: a.requests_raised[h.id],
+                    requests_served: a.requests_served[h.id],
+                    syscalls_raised: h.stats.ecalls_from_user,
+                    syscalls_served: a.syscalls_served[h.id],
+                }
+            })
+            .collect();
+        let syscalls: Vec<&RequestRecord> = a
+            .requests
+            .iter()
+            .filter(|r| u64::from(r.kind) == REQUEST_SYSCALL)
+            .collect();
+        let user_instructions = per_hart.iter().map(|h| h.user_instructions).sum();
+        let master = &per_hart[0];
+        let summary = Summary {
+            master_utilisation: if master.cycles == 0 {
+                0.0
+            } else {
+                master.kernel as f64 / master.cycles as f64
+            },
+            requests: a.requests.len() as u64,
+            syscalls: syscalls.len() as u64,
+            requests_per_million_cycles: per_million(a.requests.len() as u64, cycles),
+            syscall_waiting: Distribution::of(syscalls.iter().map(|r| r.waiting()).collect()),
+            syscall_service: Distribution::of(syscalls.iter().map(|r| r.service()).collect()),
+            longest_request_queue: a.max_queued,
+            longest_ready_queue: a.max_ready_queue,
+            user_instructions,
+            user_instructions_per_million_cycles: per_million(user_instructions, cycles),
+        };
+        Report {
+            schema: SCHEMA,
+            version: SCHEMA_VERSION,
+            harts: machine.harts.len(),
+            cycles,
+            per_hart,
+            summary,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises")
+    }
+
+    /// The human-readable form: a table per hart, then the summary.
+    pub fn to_table(&self) -> String {
+        let pct = |part: u64, whole: u64| {
+            if whole == 0 {
+                0.0
+            } else {
+                100.0 * part as f64 / whole as f64
+            }
+        };
+        let mut out = format!(
+            "{:>4} {:>14} {:>14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>9}\n",
+            "hart", "instructions", "cycles", "user%", "kernel%", "waiting%", "idle%", "raised", "served"
+        );
+        for h in &self.per_hart {
+            out += &format!(
+                "{:>4} {:>14} {:>14} {:>7.2} {:>7.2} {:>8.2} {:>7.2} {:>9} {:>9}\n",
+                h.hart,
+                h.instructions,
+                h.cycles,
+                pct(h.user, h.cycles),
+                pct(h.kernel, h.cycles),
+                pct(h.waiting, h.cycles),
+                pct(h.idle, h.cycles),
+                h.requests_raised,
+                h.requests_served
+            );
+        }
+        let s = &self.summary;
+        let dist = |d: &Distribution| format!("mean {:.1}, p50 {}, p99 {}, max {}", d.mean, d.p50, d.p99, d.max);
+        out += &format!("run: {} cycles on {} harts\n", self.cycles, self.harts);
+        out += &format!("master utilisation: {:.2}%\n", 100.0 * s.master_utilisation);
+        out += &format!(
+            "requests: {} ({} system calls), {:.2} per million cycles\n",
+            s.requests, s.syscalls, s.requests_per_million_cycles
+        );
+        out += &format!("system call waiting time (cycles): {}\n", dist(&s.syscall_waiting));
+        out += &format!("system call service time (cycles): {}\n", dist(&s.syscall_service));
+        out += &format!(
+            "longest queue: {} requests for the master, {} ready processes\n",
+            s.longest_request_queue, s.longest_ready_queue
+        );
+        out += &format!(
+            "useful work: {} user instructions, {:.1} per million cycles\n",
+            s.user_instructions, s.user_instructions_per_million_cycles
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let d = Distribution::of((1..=100).collect());
+        assert_eq!((d.p50, d.p99, d.max, d.count), (50, 99, 100, 100));
+        assert_eq!(d.mean, 50.5);
+        assert_eq!(Distribution::of(vec![7]).p99, 7);
+        assert_eq!(Distribution::of(vec![]), Distribution::default());
+    }
+}
