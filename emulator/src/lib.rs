@@ -20,7 +20,9 @@ pub mod loader;
 pub mod machine;
 pub mod memmap;
 pub mod report;
+pub mod sweep;
 pub mod syscall_names;
+pub mod trace;
 
 pub use bus::ExitReason;
 pub use error::EmuError;

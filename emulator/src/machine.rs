@@ -25,6 +25,11 @@ use crate::fdt::{self, FdtOptions};
 use crate::loader::ElfImage;
 use crate::memmap::MAX_HARTS;
 
+/// The default quantum: cycles a hart runs before the next takes its turn.
+/// It bounds how late a hart notices another hart's interrupt, so it is
+/// kept near a real inter-processor interrupt's latency.
+pub const DEFAULT_QUANTUM: u64 = 1000;
+
 /// Exit status when the guest kernel reports a panic.
 pub const EXIT_KERNEL_PANIC: u8 = 123;
 /// Exit status for a run stopped by `--max-cycles`.
@@ -49,7 +54,7 @@ impl Default for MachineConfig {
         MachineConfig {
             harts: 1,
             ram_size: 128 << 20,
-            quantum: 1000,
+            quantum: DEFAULT_QUANTUM,
             max_cycles: None,
             cost: CycleModel::default(),
         }

@@ -10,6 +10,7 @@ use rvmsmp::kernel::{self, Workload};
 use rvmsmp::loader::ElfImage;
 use rvmsmp::machine::{exit_status, EXIT_DEADLOCK, EXIT_KERNEL_PANIC, EXIT_MAX_CYCLES};
 use rvmsmp::report::Report;
+use rvmsmp::{sweep, trace};
 use rvmsmp::{EmuError, ExitReason, Machine, MachineConfig};
 
 /// Status for bad input: unusable files or options.
@@ -54,6 +55,91 @@ initramfs with ARGS on the kernel command line, as with QEMU's -initrd and -appe
 output. The exit status is the first non-zero exit status among the processes, else 0."
     )]
     Run(RunArgs),
+    /// Run PROG on the kernel once per hart count and plot how throughput scales as the master saturates
+    #[command(
+        long_about = "Run PROG on the built-in master-slave kernel once for each number of harts in a range, \
+with K processes per slave hart, as independent runs spread over the host's cores. Prints a table (harts, \
+useful work per million cycles, speedup over one slave hart, master utilisation, mean waiting time) and \
+writes sweep.csv, sweep.json and sweep.svg to --out: speedup and master utilisation against the number of \
+slave harts, beside the analytic bound min(slaves, 1/s), where s is the measured share of a process's time \
+that the master spends serving it."
+    )]
+    Sweep(SweepArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Hart counts to run: A..B or A..B:STEP, both ends included (hart 0 is the master, so 2..21 is 1 to 20 slaves)
+    #[arg(long, value_name = "A..B[:STEP]")]
+    harts: String,
+
+    /// Processes per slave hart in each run
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    procs_per_slave: usize,
+
+    /// Directory for sweep.csv, sweep.json and sweep.svg
+    #[arg(long, default_value = "sweep-out", value_name = "DIR")]
+    out: PathBuf,
+
+    /// Runs at once [default: the host's cores]
+    #[arg(long, value_name = "J")]
+    jobs: Option<usize>,
+
+    /// RAM size in MiB for each run
+    #[arg(long, default_value_t = 128, value_name = "MiB")]
+    mem: u64,
+
+    /// Cycles each hart runs before the next hart takes its turn
+    #[arg(long, default_value_t = rvmsmp::machine::DEFAULT_QUANTUM, value_name = "Q")]
+    quantum: u64,
+
+    /// Stop each run after C cycles (a run that hits it is reported as failed)
+    #[arg(long, value_name = "C")]
+    max_cycles: Option<u64>,
+
+    /// Seed of the kernel's deterministic getrandom
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+
+    /// Round-robin time slice in mtime ticks of 100 ns
+    #[arg(long, value_name = "TICKS")]
+    slice: Option<u64>,
+
+    /// The static RV64 Linux executable to run
+    #[arg(value_name = "PROG.elf")]
+    prog: PathBuf,
+
+    /// Arguments for PROG (its argv[1..])
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
+    let bytes = read_input(&args.prog)?;
+    kernel::check_program(&args.prog, &bytes)?;
+    let name = args
+        .prog
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "prog".into());
+    let options = sweep::SweepOptions {
+        harts: sweep::HartRange::parse(&args.harts)?,
+        procs_per_slave: args.procs_per_slave,
+        out: args.out.clone(),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        mem_mib: args.mem,
+        quantum: args.quantum,
+        max_cycles: args.max_cycles,
+        seed: args.seed,
+        slice_ticks: args.slice,
+        program_name: name.replace(char::is_whitespace, "_"),
+        program: bytes,
+        args: args.args.clone(),
+    };
+    sweep::run(&options)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Options every machine has.
@@ -72,7 +158,7 @@ struct MachineArgs {
     max_cycles: Option<u64>,
 
     /// Cycles each hart runs before the next hart takes its turn; smaller is finer interleaving, larger is faster
-    #[arg(long, default_value_t = 1000, value_name = "Q")]
+    #[arg(long, default_value_t = rvmsmp::machine::DEFAULT_QUANTUM, value_name = "Q")]
     quantum: u64,
 }
 
@@ -136,6 +222,17 @@ struct RunArgs {
     /// At exit, write the same statistics as JSON to FILE (schema: docs/stats-json.md)
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
+
+    /// Write a timeline of the run to FILE in the Chrome trace-event format (open it in ui.perfetto.dev): one
+    /// track per hart with its user, kernel, waiting and idle slices, and an arrow from each request to its
+    /// service on hart 0
+    #[arg(long, value_name = "FILE")]
+    trace_json: Option<PathBuf>,
+
+    /// Limit the trace to the cycles START..END (either may be left out: 1000000.., ..5000000), to keep the
+    /// file small for long runs
+    #[arg(long, value_name = "START..END", requires = "trace_json")]
+    trace_window: Option<String>,
 
     /// The static RV64 Linux executable to run
     #[arg(value_name = "PROG.elf")]
@@ -222,6 +319,11 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     };
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
+    let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
+    if args.trace_json.is_some() {
+        machine.record_timelines();
+        machine.bus.annotate.record = true;
+    }
     kernel::boot(&mut machine, &workload)?;
     let reason = machine.run();
     report_stop(&machine, reason);
@@ -235,6 +337,9 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         eprint!("{}", Report::of(&machine).to_table());
     }
     write_stats_json(&machine, args.stats_json.as_deref())?;
+    if let Some(path) = &args.trace_json {
+        trace::write(&machine, path, window.unwrap_or_default())?;
+    }
     Ok(ExitCode::from(status))
 }
 
@@ -243,6 +348,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Bare(args) => run_bare(args),
         Command::Run(args) => run_kernel(args),
+        Command::Sweep(args) => run_sweep(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("rvmsmp: error: {e}");
