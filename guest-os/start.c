@@ -42,6 +42,7 @@ void start(uint64 hartid, uint64 dtb) {
   // instret are readable from S-mode and, with scounteren, from U-mode.
   CSR_SET(menvcfg, MENVCFG_STCE);
   CSR_WRITE(mcounteren, 7);
+  CSR_WRITE(scounteren, 7); // rdcycle, rdtime, rdinstret in U-mode, as Linux allows
   CSR_WRITE(stimecmp, -1UL);
 
   // M-mode keeps only the IPI forwarder (mvec.S). The kernel runs with
