@@ -60,6 +60,9 @@ pub struct Bus {
     pub annotate: Annotate,
     /// Set when the machine must stop; harts check it between slices.
     pub exit: Option<ExitReason>,
+    /// Counts device accesses that may have changed an interrupt line, so a
+    /// hart parked in WFI can tell, cheaply, that nothing changed for it.
+    pub irq_epoch: u64,
 }
 
 impl Bus {
@@ -81,6 +84,7 @@ impl Bus {
             uart: Uart::new(console, input),
             annotate: Annotate::new(harts),
             exit: None,
+            irq_epoch: 0,
         })
     }
 
@@ -140,6 +144,7 @@ impl Bus {
     /// A device register read by hart `hart` at cycle `now`; `None` is an
     /// access fault (no device there, or a size the device refuses).
     pub fn read_mmio(&mut self, pa: u64, size: u64, _hart: usize, now: u64) -> Option<u64> {
+        self.irq_epoch += 1; // reading a UART register or claiming at the PLIC changes lines
         if memmap::CLINT.contains(pa, size) {
             self.clint.read(pa - memmap::CLINT.base, size, now)
         } else if memmap::PLIC.contains(pa, size) {
@@ -159,6 +164,7 @@ impl Bus {
 
     /// A device register write by hart `hart` at cycle `now`.
     pub fn write_mmio(&mut self, pa: u64, size: u64, value: u64, hart: usize, now: u64) -> Option<()> {
+        self.irq_epoch += 1;
         let _ = hart;
         if memmap::CLINT.contains(pa, size) {
             self.clint.write(pa - memmap::CLINT.base, size, value, now)
@@ -193,6 +199,7 @@ impl Bus {
     pub fn poll_console_input(&mut self) {
         if self.uart.poll_input() {
             self.update_uart_irq();
+            self.irq_epoch += 1;
         }
     }
 

@@ -28,7 +28,7 @@ use crate::memmap::MAX_HARTS;
 /// The default quantum: cycles a hart runs before the next takes its turn.
 /// It bounds how late a hart notices another hart's interrupt, so it is
 /// kept near a real inter-processor interrupt's latency.
-pub const DEFAULT_QUANTUM: u64 = 1000;
+pub const DEFAULT_QUANTUM: u64 = 100;
 
 /// Exit status when the guest kernel reports a panic.
 pub const EXIT_KERNEL_PANIC: u8 = 123;
@@ -96,6 +96,7 @@ pub struct Machine {
     /// Where every hart's cycles went (user, kernel, waiting, idle).
     pub accounting: Accounting,
     pending: PendingTransitions,
+    clocks: Vec<u64>,
 }
 
 impl Machine {
@@ -117,6 +118,7 @@ impl Machine {
             fdt_addr: 0,
             accounting,
             pending: Vec::new(),
+            clocks: Vec::new(),
         })
     }
 
@@ -209,12 +211,17 @@ impl Machine {
     /// Applies the state changes recorded since the last call.
     fn settle_accounts(&mut self) {
         for hart in &mut self.harts {
-            self.pending
-                .extend(hart.transitions.drain(..).map(|(cycle, t)| (hart.id, cycle, t)));
+            if !hart.transitions.is_empty() {
+                self.pending
+                    .extend(hart.transitions.drain(..).map(|(cycle, t)| (hart.id, cycle, t)));
+            }
         }
         self.pending.append(&mut self.bus.annotate.transitions);
-        let clocks: Vec<u64> = self.harts.iter().map(|h| h.cycle).collect();
-        self.accounting.apply_until(&mut self.pending, &clocks);
+        if !self.pending.is_empty() {
+            self.clocks.clear();
+            self.clocks.extend(self.harts.iter().map(|h| h.cycle));
+            self.accounting.apply_until(&mut self.pending, &self.clocks);
+        }
     }
 
     /// Cycles by state (indexed by `HartState as usize`) for each hart, up

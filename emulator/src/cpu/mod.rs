@@ -98,6 +98,10 @@ pub struct Hart {
     pub(crate) cost: CycleModel,
     /// State changes for cycle accounting, drained by the machine each round.
     pub transitions: Vec<(u64, Transition)>,
+    /// The bus's irq_epoch when the lines were last read, and the next timer
+    /// event then: while neither changes, a parked hart has nothing to check.
+    seen_epoch: u64,
+    seen_timer: Option<u64>,
     /// The inner loop runs while `cycle < slice_limit`; setting it to zero
     /// makes the hart re-read its interrupt lines at once.
     slice_limit: u64,
@@ -123,6 +127,8 @@ impl Hart {
             mip_cached: 0,
             cost,
             transitions: Vec::new(),
+            seen_epoch: u64::MAX,
+            seen_timer: None,
             slice_limit: 0,
         }
     }
@@ -231,9 +237,18 @@ impl Hart {
 
     /// Runs this hart until its clock reaches `until` (or the machine stops).
     pub fn run_slice(&mut self, bus: &mut Bus, until: u64) {
+        // Parked, and neither a device nor a timer can have woken it: the
+        // whole slice is spent waiting.
+        if self.waiting && bus.irq_epoch == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
+            self.stats.wfi_cycles += until.saturating_sub(self.cycle);
+            self.cycle = self.cycle.max(until);
+            return;
+        }
         while self.cycle < until && bus.exit.is_none() {
             self.refresh_interrupt_lines(bus);
-            let limit = self.next_timer_event(bus).map_or(until, |t| t.min(until));
+            self.seen_epoch = bus.irq_epoch;
+            self.seen_timer = self.next_timer_event(bus);
+            let limit = self.seen_timer.map_or(until, |t| t.min(until));
             if self.waiting {
                 if self.wakeup_pending() {
                     self.stop_waiting();
