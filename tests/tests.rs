@@ -5,5 +5,6 @@ mod common;
 mod isa;
 mod kernel;
 mod qemu;
+mod report;
 mod smp;
 mod traps;
