@@ -180,6 +180,7 @@ impl Hart {
 
     /// An AMO: read, combine, write back, atomically (no other hart runs
     /// in between). Returns the old value, sign-extended for the W forms.
+    #[inline(never)] // rare: kept out of the instruction loop
     fn amo(&mut self, op: Op, bus: &mut Bus, va: u64, src: u64) -> Result<u64, Trap> {
         use Op::*;
         let word = matches!(
@@ -213,6 +214,7 @@ impl Hart {
     /// The six Zicsr instructions. A CSR is not written when rs1 is x0 (or
     /// the immediate is 0) for the set and clear forms, and not read for
     /// csrrw/csrrwi with rd = x0, so neither side effect happens then.
+    #[inline(never)] // rare: kept out of the instruction loop
     fn csr_insn(&mut self, insn: &Insn, bus: &mut Bus, rs1_value: u64) -> Result<(), Trap> {
         use Op::*;
         let csr = (insn.imm as u32 & 0xfff) as u16;

@@ -146,6 +146,7 @@ impl Hart {
         self.mip_cached = sw | self.mip_hw;
     }
 
+    #[inline(never)] // rare: kept out of the instruction loop
     pub(crate) fn set_priv(&mut self, prv: Priv) {
         self.stats.priv_cycles[self.prv as usize] += self.cycle - self.stats.priv_since;
         self.stats.priv_since = self.cycle;
@@ -172,12 +173,14 @@ impl Hart {
     }
 
     /// Parks the hart in WFI.
+    #[inline(never)] // rare: kept out of the instruction loop
     pub(crate) fn start_waiting(&mut self) {
         self.waiting = true;
         self.transitions.push((self.cycle, Transition::WfiStart));
     }
 
     /// Ends a WFI.
+    #[inline(never)] // rare: kept out of the instruction loop
     pub(crate) fn stop_waiting(&mut self) {
         if self.waiting {
             self.waiting = false;

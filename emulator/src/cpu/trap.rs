@@ -129,6 +129,7 @@ impl Hart {
         self.enter_trap(cause, 0, epc, delegated, true);
     }
 
+    #[inline(never)] // rare: kept out of the instruction loop
     fn enter_trap(&mut self, cause: u64, tval: u64, epc: u64, to_s: bool, interrupt: bool) {
         self.stats.traps += 1;
         self.cycle += self.cost.trap_entry;
@@ -173,6 +174,7 @@ impl Hart {
     }
 
     /// `mret`: return to the privilege in MPP (§3.3.2).
+    #[inline(never)] // rare: kept out of the instruction loop
     pub fn do_mret(&mut self) {
         let s = &mut self.csr;
         let mpp = Priv::from_bits((s.mstatus & mstatus::MPP) >> mstatus::MPP_SHIFT);
@@ -188,6 +190,7 @@ impl Hart {
     }
 
     /// `sret`: return to the privilege in SPP.
+    #[inline(never)] // rare: kept out of the instruction loop
     pub fn do_sret(&mut self) {
         let s = &mut self.csr;
         let spp = if s.mstatus & mstatus::SPP != 0 {
