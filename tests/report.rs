@@ -20,7 +20,11 @@ fn report_json(harts: usize, program: &str, args: &[&str]) -> serde_json::Value 
 #[test]
 fn reports_validate_against_the_documented_schema() {
     let validator = schema();
-    for (harts, program, args) in [(4, "syscall_mix", &["-k", "10", "-r", "20"][..]), (1, "hello", &[]), (8, "alloc", &[])] {
+    for (harts, program, args) in [
+        (4, "syscall_mix", &["-k", "10", "-r", "20"][..]),
+        (1, "hello", &[]),
+        (8, "alloc", &[]),
+    ] {
         let json = report_json(harts, program, args);
         let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{program} on {harts} harts: {errors:?}");
@@ -49,11 +53,24 @@ fn report_figures_agree_with_each_other() {
         assert_eq!(h.user + h.kernel + h.waiting + h.idle, h.cycles, "hart {}", h.hart);
     }
     let s = &report.summary;
-    assert_eq!(s.syscalls, report.per_hart.iter().map(|h| h.syscalls_raised).sum::<u64>());
+    assert_eq!(
+        s.syscalls,
+        report.per_hart.iter().map(|h| h.syscalls_raised).sum::<u64>()
+    );
     assert_eq!(s.syscall_waiting.count, s.syscalls);
     assert!(s.syscall_waiting.p50 <= s.syscall_waiting.p99 && s.syscall_waiting.p99 <= s.syscall_waiting.max);
     assert!(s.master_utilisation > 0.0 && s.master_utilisation < 1.0);
-    assert_eq!(s.user_instructions, report.per_hart.iter().map(|h| h.user_instructions).sum::<u64>());
+    assert_eq!(
+        s.user_instructions,
+        report.per_hart.iter().map(|h| h.user_instructions).sum::<u64>()
+    );
     assert_eq!(report.per_hart[0].user_instructions, 0);
     assert!(s.longest_request_queue >= 1 && s.longest_request_queue <= 3);
+}
+
+#[test]
+fn unknown_system_calls_are_counted() {
+    // syscall_errors makes exactly one call with an unknown number (999).
+    let r = run(&Spec::new(2, "syscall_errors"));
+    assert_eq!(Report::of(&r.machine).summary.unknown_syscalls, 1);
 }

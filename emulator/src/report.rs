@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::accounting::RequestRecord;
 use crate::devices::annotate::REQUEST_SYSCALL;
 use crate::machine::Machine;
+use crate::syscall_names::SYSCALL_NAMES;
 
 /// The schema name and version written in every JSON report.
 pub const SCHEMA: &str = "rvmsmp-stats";
@@ -81,6 +82,8 @@ pub struct Summary {
     /// Requests answered (all kinds but idle) and system calls among them.
     pub requests: u64,
     pub syscalls: u64,
+    /// System calls whose number the kernel does not serve (answered -ENOSYS).
+    pub unknown_syscalls: u64,
     pub requests_per_million_cycles: f64,
     /// Cycles from posting a system call to the master taking it.
     pub syscall_waiting: Distribution,
@@ -144,6 +147,10 @@ impl Report {
             },
             requests: a.requests.len() as u64,
             syscalls: syscalls.len() as u64,
+            unknown_syscalls: syscalls
+                .iter()
+                .filter(|r| !SYSCALL_NAMES.iter().any(|&(n, _)| n == r.number))
+                .count() as u64,
             requests_per_million_cycles: per_million(a.requests.len() as u64, cycles),
             syscall_waiting: Distribution::of(syscalls.iter().map(|r| r.waiting()).collect()),
             syscall_service: Distribution::of(syscalls.iter().map(|r| r.service()).collect()),
@@ -198,8 +205,8 @@ impl Report {
         out += &format!("run: {} cycles on {} harts\n", self.cycles, self.harts);
         out += &format!("master utilisation: {:.2}%\n", 100.0 * s.master_utilisation);
         out += &format!(
-            "requests: {} ({} system calls), {:.2} per million cycles\n",
-            s.requests, s.syscalls, s.requests_per_million_cycles
+            "requests: {} ({} system calls, {} of them unknown), {:.2} per million cycles\n",
+            s.requests, s.syscalls, s.unknown_syscalls, s.requests_per_million_cycles
         );
         out += &format!("system call waiting time (cycles): {}\n", dist(&s.syscall_waiting));
         out += &format!("system call service time (cycles): {}\n", dist(&s.syscall_service));

@@ -408,3 +408,21 @@ fn assert_refused_run(name: &str, bytes: &[u8], problem: &str) {
     let out = rvmsmp(&["run", "--harts", "2", file.path()]);
     assert_refused_output(&out, file.path(), problem);
 }
+
+#[test]
+fn run_a_kernel_panic_has_its_own_exit_status() {
+    // 1000 processes cannot fit in 8 MiB: the kernel panics.
+    let out = rvmsmp(&[
+        "run",
+        "--harts",
+        "2",
+        "--mem",
+        "8",
+        "--procs",
+        "1000",
+        &program("hello"),
+    ]);
+    assert_eq!(out.status.code(), Some(123), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the kernel panicked"), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kernel panic on hart 0 at pc 0x"));
+}
