@@ -243,3 +243,142 @@ int64 sys_munmap(struct proc *p, int hart) {
   uvm_unmap(p->pagetable, addr, PGROUNDUP(len));
   return 0;
 }
+
+// What static C libraries (glibc) call at start-up and in common library
+// functions. There are no files yet: the console is the only open file,
+// a character device that is not a terminal (like /dev/null), so stdio
+// buffers fully, as it does under qemu-riscv64 with a pipe.
+
+#define ENOENT 2
+#define ESRCH 3
+#define ENOTTY 25
+#define ESPIPE 29
+#define AT_EMPTY_PATH 0x1000
+
+static int fd_is_console(struct proc *p, uint64 fd) { return fd <= 2 && !(p->closed_fds & (1u << fd)); }
+
+int64 sys_ioctl(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ENOTTY : -EBADF; }
+int64 sys_lseek(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ESPIPE : -EBADF; }
+
+// struct stat as asm-generic/stat.h lays it out (128 bytes).
+struct kstat {
+  uint64 dev, ino;
+  uint32 mode, nlink, uid, gid;
+  uint64 rdev, pad1;
+  int64 size;
+  int32 blksize, pad2;
+  int64 blocks;
+  int64 atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec;
+  uint32 unused[2];
+};
+
+static int64 stat_console(struct proc *p, uint64 fd, uint64 buf) {
+  struct kstat st;
+  memset(&st, 0, sizeof st);
+  st.ino = 3 + fd;
+  st.mode = 0020000 | 0620; // S_IFCHR, rw--w----
+  st.nlink = 1;
+  st.rdev = (5 << 8) | 1; // the console, char device 5:1
+  st.blksize = 4096;
+  return copy_out(p->pagetable, buf, &st, sizeof st) < 0 ? -EFAULT : 0;
+}
+
+int64 sys_fstat(struct proc *p, int hart) {
+  return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a1) : -EBADF;
+}
+
+int64 sys_newfstatat(struct proc *p, int hart) {
+  char path[MAX_PATH];
+  if (copy_in_str(p->pagetable, path, p->tf->a1, sizeof path) < 0)
+    return -EFAULT;
+  if (path[0] == 0 && (p->tf->a3 & AT_EMPTY_PATH))
+    return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a2) : -EBADF;
+  return -ENOENT; // there is no file system yet
+}
+
+int64 sys_readlinkat(struct proc *p, int hart) {
+  char path[MAX_PATH];
+  if (copy_in_str(p->pagetable, path, p->tf->a1, sizeof path) < 0)
+    return -EFAULT;
+  return -ENOENT;
+}
+
+// No signal is ever delivered, so handlers and masks are accepted and reported empty.
+int64 sys_rt_sigaction(struct proc *p, int hart) {
+  uint64 sig = p->tf->a0;
+  if (sig < 1 || sig > 64 || ((sig == 9 || sig == 19) && p->tf->a1))
+    return -EINVAL;
+  uint64 old[3] = {0, 0, 0}; // handler, flags, mask
+  if (p->tf->a2 && copy_out(p->pagetable, p->tf->a2, old, sizeof old) < 0)
+    return -EFAULT;
+  return 0;
+}
+
+int64 sys_rt_sigprocmask(struct proc *p, int hart) {
+  if (p->tf->a3 != 8)
+    return -EINVAL;
+  uint64 old = 0;
+  if (p->tf->a2 && copy_out(p->pagetable, p->tf->a2, &old, sizeof old) < 0)
+    return -EFAULT;
+  return 0;
+}
+
+// A process may signal only itself (abort() does); any signal ends it, as
+// an unhandled one would, with the status a shell reports (128 + signal).
+static int64 signal_self(struct proc *p, uint64 target, uint64 sig) {
+  if (target != (uint64)p->pid && target != 0)
+    return -ESRCH;
+  if (sig > 64)
+    return -EINVAL;
+  if (sig != 0)
+    exit_process(p, 128 + (int)sig);
+  return 0;
+}
+
+int64 sys_kill(struct proc *p, int hart) { return signal_self(p, p->tf->a0, p->tf->a1); }
+int64 sys_tgkill(struct proc *p, int hart) { return signal_self(p, p->tf->a1, p->tf->a2); }
+
+int64 sys_set_robust_list(struct proc *p, int hart) { return 0; }
+int64 sys_getuid(struct proc *p, int hart) { return 0; }
+int64 sys_madvise(struct proc *p, int hart) { return 0; }
+
+int64 sys_gettimeofday(struct proc *p, int hart) {
+  uint64 t = r_time();
+  int64 tv[2] = {(int64)(t / TICKS_PER_SECOND), (int64)(t % TICKS_PER_SECOND / 10)};
+  if (p->tf->a0 && copy_out(p->pagetable, p->tf->a0, tv, sizeof tv) < 0)
+    return -EFAULT;
+  uint32 tz[2] = {0, 0};
+  if (p->tf->a1 && copy_out(p->pagetable, p->tf->a1, tz, sizeof tz) < 0)
+    return -EFAULT;
+  return 0;
+}
+
+int64 sys_mprotect(struct proc *p, int hart) {
+  uint64 addr = p->tf->a0, len = p->tf->a1, prot = p->tf->a2;
+  if (addr % PGSIZE || (prot & ~7UL) || len > TRAPFRAME || addr > TRAPFRAME - PGROUNDUP(len))
+    return -EINVAL;
+  int perm = prot ? PTE_R | (prot & PROT_WRITE ? PTE_W : 0) | (prot & PROT_EXEC ? PTE_X : 0) : 0;
+  return uvm_protect(p->pagetable, addr, PGROUNDUP(len), perm) < 0 ? -ENOMEM : 0;
+}
+
+#define RLIMIT_STACK 3
+#define RLIMIT_NOFILE 7
+#define RLIM_NLIMITS 16
+#define RLIM_INFINITY (~0UL)
+
+// Limits can be read; new limits are accepted and not enforced.
+int64 sys_prlimit64(struct proc *p, int hart) {
+  struct trapframe *tf = p->tf;
+  if (tf->a0 != 0 && tf->a0 != (uint64)p->pid)
+    return -ESRCH;
+  if (tf->a1 >= RLIM_NLIMITS)
+    return -EINVAL;
+  uint64 limit[2] = {RLIM_INFINITY, RLIM_INFINITY};
+  if (tf->a1 == RLIMIT_STACK)
+    limit[0] = limit[1] = USTACK_PAGES * PGSIZE;
+  else if (tf->a1 == RLIMIT_NOFILE)
+    limit[0] = limit[1] = 3;
+  if (tf->a3 && copy_out(p->pagetable, tf->a3, limit, sizeof limit) < 0)
+    return -EFAULT;
+  return 0;
+}

@@ -4,65 +4,116 @@
 
 struct proc;
 
+#define SYS_ioctl 29
 #define SYS_close 57
+#define SYS_lseek 62
 #define SYS_read 63
 #define SYS_write 64
 #define SYS_writev 66
+#define SYS_readlinkat 78
+#define SYS_newfstatat 79
+#define SYS_fstat 80
 #define SYS_exit 93
 #define SYS_exit_group 94
 #define SYS_set_tid_address 96
+#define SYS_set_robust_list 99
 #define SYS_nanosleep 101
 #define SYS_clock_gettime 113
 #define SYS_sched_yield 124
+#define SYS_kill 129
+#define SYS_tgkill 131
+#define SYS_rt_sigaction 134
+#define SYS_rt_sigprocmask 135
 #define SYS_uname 160
 #define SYS_getcpu 168
+#define SYS_gettimeofday 169
 #define SYS_getpid 172
 #define SYS_getppid 173
+#define SYS_getuid 174
+#define SYS_geteuid 175
+#define SYS_getgid 176
+#define SYS_getegid 177
 #define SYS_gettid 178
 #define SYS_brk 214
 #define SYS_munmap 215
 #define SYS_mmap 222
+#define SYS_mprotect 226
+#define SYS_madvise 233
 #define SYS_wait4 260
+#define SYS_prlimit64 261
 #define SYS_getrandom 278
 
+int64 sys_ioctl(struct proc *p, int hart);
 int64 sys_close(struct proc *p, int hart);
+int64 sys_lseek(struct proc *p, int hart);
 int64 sys_read(struct proc *p, int hart);
 int64 sys_write(struct proc *p, int hart);
 int64 sys_writev(struct proc *p, int hart);
+int64 sys_readlinkat(struct proc *p, int hart);
+int64 sys_newfstatat(struct proc *p, int hart);
+int64 sys_fstat(struct proc *p, int hart);
 int64 sys_exit(struct proc *p, int hart);
 int64 sys_set_tid_address(struct proc *p, int hart);
+int64 sys_set_robust_list(struct proc *p, int hart);
 int64 sys_nanosleep(struct proc *p, int hart);
 int64 sys_clock_gettime(struct proc *p, int hart);
 int64 sys_sched_yield(struct proc *p, int hart);
+int64 sys_kill(struct proc *p, int hart);
+int64 sys_tgkill(struct proc *p, int hart);
+int64 sys_rt_sigaction(struct proc *p, int hart);
+int64 sys_rt_sigprocmask(struct proc *p, int hart);
 int64 sys_uname(struct proc *p, int hart);
 int64 sys_getcpu(struct proc *p, int hart);
+int64 sys_gettimeofday(struct proc *p, int hart);
 int64 sys_getpid(struct proc *p, int hart);
 int64 sys_getppid(struct proc *p, int hart);
+int64 sys_getuid(struct proc *p, int hart);
 int64 sys_gettid(struct proc *p, int hart);
 int64 sys_brk(struct proc *p, int hart);
 int64 sys_munmap(struct proc *p, int hart);
 int64 sys_mmap(struct proc *p, int hart);
+int64 sys_mprotect(struct proc *p, int hart);
+int64 sys_madvise(struct proc *p, int hart);
 int64 sys_wait4(struct proc *p, int hart);
+int64 sys_prlimit64(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
 
 #define SYSCALL_TABLE_ENTRIES \
+  [SYS_ioctl] = sys_ioctl, \
   [SYS_close] = sys_close, \
+  [SYS_lseek] = sys_lseek, \
   [SYS_read] = sys_read, \
   [SYS_write] = sys_write, \
   [SYS_writev] = sys_writev, \
+  [SYS_readlinkat] = sys_readlinkat, \
+  [SYS_newfstatat] = sys_newfstatat, \
+  [SYS_fstat] = sys_fstat, \
   [SYS_exit] = sys_exit, \
   [SYS_exit_group] = sys_exit, \
   [SYS_set_tid_address] = sys_set_tid_address, \
+  [SYS_set_robust_list] = sys_set_robust_list, \
   [SYS_nanosleep] = sys_nanosleep, \
   [SYS_clock_gettime] = sys_clock_gettime, \
   [SYS_sched_yield] = sys_sched_yield, \
+  [SYS_kill] = sys_kill, \
+  [SYS_tgkill] = sys_tgkill, \
+  [SYS_rt_sigaction] = sys_rt_sigaction, \
+  [SYS_rt_sigprocmask] = sys_rt_sigprocmask, \
   [SYS_uname] = sys_uname, \
   [SYS_getcpu] = sys_getcpu, \
+  [SYS_gettimeofday] = sys_gettimeofday, \
   [SYS_getpid] = sys_getpid, \
   [SYS_getppid] = sys_getppid, \
+  [SYS_getuid] = sys_getuid, \
+  [SYS_geteuid] = sys_getuid, \
+  [SYS_getgid] = sys_getuid, \
+  [SYS_getegid] = sys_getuid, \
   [SYS_gettid] = sys_gettid, \
   [SYS_brk] = sys_brk, \
   [SYS_munmap] = sys_munmap, \
   [SYS_mmap] = sys_mmap, \
+  [SYS_mprotect] = sys_mprotect, \
+  [SYS_madvise] = sys_madvise, \
   [SYS_wait4] = sys_wait4, \
+  [SYS_prlimit64] = sys_prlimit64, \
   [SYS_getrandom] = sys_getrandom,

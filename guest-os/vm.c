@@ -174,3 +174,33 @@ int copy_in(pagetable_t pt, void *dst, uint64 src_va, uint64 len) {
   }
   return 0;
 }
+
+// Copies a NUL-terminated string of at most `max` bytes (NUL included)
+// from user memory; -1 if it is unreadable or longer.
+int copy_in_str(pagetable_t pt, char *dst, uint64 src_va, uint64 max) {
+  for (uint64 i = 0; i < max; i++) {
+    uint64 pa = uvm_translate(pt, src_va + i, PTE_R);
+    if (!pa)
+      return -1;
+    dst[i] = *(char *)pa;
+    if (dst[i] == 0)
+      return 0;
+  }
+  return -1;
+}
+
+// Changes the permissions of the mapped user pages in [va, va + size).
+// perm 0 (PROT_NONE) leaves a valid PTE with no permission, which every
+// access faults on. Returns -1 if a page in the range is not mapped.
+int uvm_protect(pagetable_t pt, uint64 va, uint64 size, int perm) {
+  for (uint64 a = PGROUNDDOWN(va); a < va + size; a += PGSIZE) {
+    pte_t *pte = walk(pt, a, 0);
+    if (!pte || (*pte & (PTE_V | PTE_U)) != (PTE_V | PTE_U))
+      return -1;
+  }
+  for (uint64 a = PGROUNDDOWN(va); a < va + size; a += PGSIZE) {
+    pte_t *pte = walk(pt, a, 0);
+    *pte = (*pte & ~(uint64)(PTE_R | PTE_W | PTE_X)) | perm;
+  }
+  return 0;
+}
