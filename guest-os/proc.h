@@ -42,6 +42,9 @@ struct trapframe {
   /* 264 */ uint64 t4;
   /* 272 */ uint64 t5;
   /* 280 */ uint64 t6;
+  /* 288 */ uint64 f[32];  // f0..f31, saved only when the process dirtied them
+  /* 544 */ uint64 fcsr;
+  /* 552 */ uint64 fp_valid; // f[] and fcsr hold the process's FP state
 };
 
 enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE };
