@@ -299,11 +299,20 @@ impl Machine {
             .join("; ")
     }
 
-    /// The per-hart statistics lines printed by `--stats`.
+    /// The per-hart statistics lines printed by `rvmsmp bare --stats`:
+    /// instructions retired, cycles, cycles in WFI, and where the cycles
+    /// went (without a kernel's annotations: U-mode is user, WFI is idle,
+    /// the rest is kernel).
     pub fn stats_report(&self) -> String {
-        let mut out = String::from("hart  instret          cycles           wfi-cycles\n");
-        for h in &self.harts {
-            out += &format!("{:<5} {:<16} {:<16} {}\n", h.id, h.instret, h.cycle, h.stats.wfi_cycles);
+        let mut out = format!(
+            "{:>4} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14}\n",
+            "hart", "instret", "cycles", "wfi-cycles", "user", "kernel", "idle"
+        );
+        for (h, [user, kernel, _waiting, idle]) in self.harts.iter().zip(self.cycles_by_state()) {
+            out += &format!(
+                "{:>4} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14}\n",
+                h.id, h.instret, h.cycle, h.stats.wfi_cycles, user, kernel, idle
+            );
         }
         out
     }
