@@ -7,4 +7,5 @@ mod kernel;
 mod qemu;
 mod report;
 mod smp;
+mod trace;
 mod traps;

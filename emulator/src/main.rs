@@ -320,6 +320,10 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
     let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
+    if let Some(path) = &args.trace_json {
+        // Fail before the run, not after it, if the trace cannot be written.
+        std::fs::File::create(path).map_err(|e| EmuError::bad_input(path, format!("cannot write the trace: {e}")))?;
+    }
     if args.trace_json.is_some() {
         machine.record_timelines();
         machine.bus.annotate.record = true;
