@@ -49,6 +49,12 @@ impl<'a> Spec<'a> {
 }
 
 pub fn run(spec: &Spec) -> Run {
+    let program = std::fs::read(program_path(spec.program)).unwrap();
+    run_bytes(spec, &format!("{}.elf", spec.program), program)
+}
+
+/// Runs a program given as bytes, named `name` in the initramfs.
+pub fn run_bytes(spec: &Spec, name: &str, program: Vec<u8>) -> Run {
     let out = Captured::default();
     let config = MachineConfig {
         harts: spec.harts,
@@ -59,8 +65,8 @@ pub fn run(spec: &Spec) -> Run {
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     machine.bus.annotate.record = true;
     let workload = Workload {
-        name: format!("{}.elf", spec.program),
-        program: std::fs::read(program_path(spec.program)).unwrap(),
+        name: name.to_string(),
+        program,
         args: spec.args.iter().map(|s| s.to_string()).collect(),
         procs: spec.procs,
         seed: 0,

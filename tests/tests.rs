@@ -2,6 +2,8 @@
 
 mod common;
 
+mod compat;
+mod fp;
 mod isa;
 mod kernel;
 mod qemu;

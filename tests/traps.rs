@@ -263,8 +263,8 @@ fn an_illegal_32_bit_instruction_reports_its_bits() {
 #[test]
 fn an_illegal_compressed_instruction_reports_only_its_16_bits() {
     // 0x0004 is c.addi4spn with a zero immediate (reserved); 0x2588 is
-    // c.fld, and there is no F or D extension. The halfword after each is a
-    // valid instruction that must not show in mtval.
+    // c.fld, illegal while mstatus.FS is Off (as it is at reset). The
+    // halfword after each is a valid instruction that must not show in mtval.
     assert_eq!(trap_of(&rvc(&[0x0004, 0x4505])), (2, 0x0004, CODE));
     assert_eq!(trap_of(&rvc(&[0x2588, 0x4505])), (2, 0x2588, CODE));
     assert_eq!(trap_of(&rvc(&[0x0001, 0x0004])), (2, 0x0004, CODE + 2)); // after c.nop

@@ -18,8 +18,8 @@ pub struct FdtOptions {
 }
 
 /// The ISA string advertised for every hart.
-pub const ISA: &str = "rv64imac_zicntr_zicsr_zifencei_sstc";
-const ISA_EXTENSIONS: [&str; 8] = ["i", "m", "a", "c", "zicntr", "zicsr", "zifencei", "sstc"];
+pub const ISA: &str = "rv64imafdc_zicntr_zicsr_zifencei_sstc";
+const ISA_EXTENSIONS: [&str; 10] = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "sstc"];
 
 /// Interrupt numbers on each hart's local interrupt controller.
 const IRQ_M_SOFT: u32 = 3;

@@ -13,6 +13,7 @@ use crate::bus::Bus;
 /// CSR numbers.
 pub mod addr {
     pub const FFLAGS: u16 = 0x001;
+    pub const FRM: u16 = 0x002;
     pub const FCSR: u16 = 0x003;
     pub const CYCLE: u16 = 0xc00;
     pub const TIME: u16 = 0xc01;
@@ -75,7 +76,11 @@ pub mod mstatus {
     pub const SPP: u64 = 1 << 8;
     pub const MPP_SHIFT: u64 = 11;
     pub const MPP: u64 = 3 << MPP_SHIFT;
+    /// The floating-point state: Off (0), Initial, Clean or Dirty (all ones).
     pub const FS: u64 = 3 << 13;
+    pub const FS_INITIAL: u64 = 1 << 13;
+    pub const FS_CLEAN: u64 = 2 << 13;
+    pub const FS_DIRTY: u64 = 3 << 13;
     pub const XS: u64 = 3 << 15;
     pub const MPRV: u64 = 1 << 17;
     pub const SUM: u64 = 1 << 18;
@@ -88,13 +93,13 @@ pub mod mstatus {
     pub const UXL: u64 = 3 << 32;
     pub const SD: u64 = 1 << 63;
 
-    /// Bits software may change through mstatus. FS stays Off (read-only
-    /// zero) until the F and D extensions exist.
-    pub const WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR;
+    /// Bits software may change through mstatus (SD is computed from FS; XS
+    /// stays 0, as there is no other extension state).
+    pub const WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
     /// Bits visible through sstatus.
     pub const SSTATUS_VIEW: u64 = SIE | SPIE | SPP | FS | XS | SUM | MXR | UXL | SD;
     /// Bits software may change through sstatus.
-    pub const SSTATUS_WRITABLE: u64 = SIE | SPIE | SPP | SUM | MXR;
+    pub const SSTATUS_WRITABLE: u64 = SIE | SPIE | SPP | FS | SUM | MXR;
 }
 
 bitflags! {
@@ -121,8 +126,13 @@ const ENVCFG_FIOM: u64 = 1;
 /// satp.MODE values.
 pub const SATP_MODE_BARE: u64 = 0;
 pub const SATP_MODE_SV39: u64 = 8;
-/// misa: MXL = 64, extensions A, C, I, M, S, U.
-pub const MISA_VALUE: u64 = (2 << 62) | ext(b'A') | ext(b'C') | ext(b'I') | ext(b'M') | ext(b'S') | ext(b'U');
+/// misa: MXL = 64, extensions A, C, D, F, I, M, S, U.
+pub const MISA_VALUE: u64 =
+    (2 << 62) | ext(b'A') | ext(b'C') | ext(b'D') | ext(b'F') | ext(b'I') | ext(b'M') | ext(b'S') | ext(b'U');
+/// fcsr: fflags in bits 4:0 (NV DZ OF UF NX), frm in bits 7:5.
+pub const FCSR_MASK: u64 = 0xff;
+pub const FFLAGS_MASK: u64 = 0x1f;
+pub const FRM_SHIFT: u64 = 5;
 
 const fn ext(letter: u8) -> u64 {
     1 << (letter - b'A')
@@ -161,6 +171,8 @@ pub struct Csrs {
     pub senvcfg: u64,
     pub satp: u64,
     pub stimecmp: u64,
+    /// The floating-point control and status register (fflags and frm).
+    pub fcsr: u64,
     pub pmpcfg: [u8; 64],
     pub pmpaddr: [u64; 64],
     pub tdata2: u64,
@@ -198,6 +210,7 @@ impl Default for Csrs {
             senvcfg: 0,
             satp: 0,
             stimecmp: u64::MAX,
+            fcsr: 0,
             pmpcfg: [0; 64],
             pmpaddr: [0; 64],
             tdata2: 0,
@@ -229,6 +242,8 @@ impl Hart {
                 self.prv == Priv::M || (self.csr.menvcfg & MENVCFG_STCE != 0 && self.csr.mcounteren & 2 != 0)
             }
             addr::SATP => !(self.prv == Priv::S && self.csr.mstatus & mstatus::TVM != 0),
+            // The floating-point CSRs exist for every privilege while FS is not Off.
+            addr::FFLAGS..=addr::FCSR => self.csr.mstatus & mstatus::FS != 0,
             // On RV64 only the even pmpcfg registers exist.
             addr::PMPCFG0..=addr::PMPCFG15 => csr & 1 == 0,
             _ => self.csr_exists(csr),
@@ -328,6 +343,9 @@ impl Hart {
             SIP => self.mip() & c.mideleg,
             STIMECMP => c.stimecmp,
             SATP => c.satp,
+            FFLAGS => c.fcsr & FFLAGS_MASK,
+            FRM => c.fcsr >> FRM_SHIFT,
+            FCSR => c.fcsr,
             MHARTID => self.id as u64,
             MSTATUS => with_sd(c.mstatus),
             MISA => MISA_VALUE,
@@ -370,6 +388,19 @@ impl Hart {
             SSTATUS => {
                 let w = mstatus::SSTATUS_WRITABLE;
                 self.csr.mstatus = (self.csr.mstatus & !w) | (value & w);
+            }
+            // Writing any of the three makes the floating-point state Dirty.
+            FFLAGS => {
+                self.csr.fcsr = (self.csr.fcsr & !FFLAGS_MASK) | (value & FFLAGS_MASK);
+                self.csr.mstatus |= mstatus::FS_DIRTY;
+            }
+            FRM => {
+                self.csr.fcsr = (self.csr.fcsr & FFLAGS_MASK) | ((value << FRM_SHIFT) & FCSR_MASK);
+                self.csr.mstatus |= mstatus::FS_DIRTY;
+            }
+            FCSR => {
+                self.csr.fcsr = value & FCSR_MASK;
+                self.csr.mstatus |= mstatus::FS_DIRTY;
             }
             MEDELEG => self.csr.medeleg = value & DELEGABLE_EXCEPTIONS,
             MIDELEG => self.csr.mideleg = value & S_INTERRUPTS,
@@ -462,7 +493,7 @@ fn sstatus_of(mstatus: u64) -> u64 {
     with_sd(mstatus) & mstatus::SSTATUS_VIEW
 }
 
-/// SD summarises FS and XS: set when either is Dirty.
+/// SD summarises FS and XS: set when either is Dirty (XS is always 0 here).
 fn with_sd(mstatus: u64) -> u64 {
     let dirty = mstatus & mstatus::FS == mstatus::FS || mstatus & mstatus::XS == mstatus::XS;
     if dirty {

@@ -114,11 +114,77 @@ pub enum Op {
     Sret,
     Wfi,
     SfenceVma,
+    // F and D: executed by `fpu.rs`. For the operations with a rounding-mode
+    // field, `imm` holds rm (bits 2:0) and, for the fused multiply-adds, rs3
+    // (bits 7:3); loads and stores hold their offset.
+    Flw,
+    Fsw,
+    FmaddS,
+    FmsubS,
+    FnmsubS,
+    FnmaddS,
+    FaddS,
+    FsubS,
+    FmulS,
+    FdivS,
+    FsqrtS,
+    FsgnjS,
+    FsgnjnS,
+    FsgnjxS,
+    FminS,
+    FmaxS,
+    FcvtWS,
+    FcvtWuS,
+    FcvtLS,
+    FcvtLuS,
+    FcvtSW,
+    FcvtSWu,
+    FcvtSL,
+    FcvtSLu,
+    FmvXW,
+    FmvWX,
+    FeqS,
+    FltS,
+    FleS,
+    FclassS,
+    Fld,
+    Fsd,
+    FmaddD,
+    FmsubD,
+    FnmsubD,
+    FnmaddD,
+    FaddD,
+    FsubD,
+    FmulD,
+    FdivD,
+    FsqrtD,
+    FsgnjD,
+    FsgnjnD,
+    FsgnjxD,
+    FminD,
+    FmaxD,
+    FcvtWD,
+    FcvtWuD,
+    FcvtLD,
+    FcvtLuD,
+    FcvtDW,
+    FcvtDWu,
+    FcvtDL,
+    FcvtDLu,
+    FmvXD,
+    FmvDX,
+    FeqD,
+    FltD,
+    FleD,
+    FclassD,
+    FcvtSD,
+    FcvtDS,
 }
 
 /// A decoded instruction. `imm` holds the immediate already sign-extended and
-/// scaled, the shift amount for shifts, or the CSR number for CSR instructions
-/// (whose `rs1` field is the zimm for the immediate forms).
+/// scaled, the shift amount for shifts, the CSR number for CSR instructions
+/// (whose `rs1` field is the zimm for the immediate forms), or the rounding
+/// mode (and rs3) for floating-point operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Insn {
     pub op: Op,
@@ -325,7 +391,109 @@ pub fn decode32(w: u32) -> Insn {
         MISC_MEM if f3 == 1 => mk(Op::FenceI, 0),
         AMO => decode_amo(w, f3, mk).unwrap_or(illegal),
         SYSTEM => decode_system(w, f3, mk).unwrap_or(illegal),
+        LOAD_FP => match f3 {
+            2 => mk(Op::Flw, imm_i(w)),
+            3 => mk(Op::Fld, imm_i(w)),
+            _ => illegal,
+        },
+        STORE_FP => match f3 {
+            2 => mk(Op::Fsw, imm_s(w)),
+            3 => mk(Op::Fsd, imm_s(w)),
+            _ => illegal,
+        },
+        MADD | MSUB | NMSUB | NMADD => decode_fma(w, f3, mk).unwrap_or(illegal),
+        OP_FP => decode_op_fp(w, f3, mk).unwrap_or(illegal),
         _ => illegal,
+    }
+}
+
+/// A static rounding mode (0-4) or dynamic (7); 5 and 6 are reserved.
+fn valid_rm(rm: u32) -> bool {
+    rm <= 4 || rm == 7
+}
+
+fn decode_fma(w: u32, rm: u32, mk: impl Fn(Op, i32) -> Insn) -> Option<Insn> {
+    use super::super::asm::opcode::*;
+    let single = match (w >> 25) & 3 {
+        0 => true,
+        1 => false,
+        _ => return None, // H and Q
+    };
+    if !valid_rm(rm) {
+        return None;
+    }
+    let op = match (w & 0x7f, single) {
+        (MADD, true) => Op::FmaddS,
+        (MSUB, true) => Op::FmsubS,
+        (NMSUB, true) => Op::FnmsubS,
+        (NMADD, true) => Op::FnmaddS,
+        (MADD, false) => Op::FmaddD,
+        (MSUB, false) => Op::FmsubD,
+        (NMSUB, false) => Op::FnmsubD,
+        _ => Op::FnmaddD,
+    };
+    Some(mk(op, (rm | (w >> 27) << 3) as i32))
+}
+
+fn decode_op_fp(w: u32, f3: u32, mk: impl Fn(Op, i32) -> Insn) -> Option<Insn> {
+    use Op::*;
+    let rs2 = (w >> 20) & 31;
+    let f7 = w >> 25;
+    // Operations that round take rm in funct3; the others use it as a minor opcode.
+    let rounded = |op: Op| valid_rm(f3).then(|| mk(op, f3 as i32));
+    let plain = |op: Op| Some(mk(op, 0));
+    match (f7, rs2, f3) {
+        (0x00, _, _) => rounded(FaddS),
+        (0x01, _, _) => rounded(FaddD),
+        (0x04, _, _) => rounded(FsubS),
+        (0x05, _, _) => rounded(FsubD),
+        (0x08, _, _) => rounded(FmulS),
+        (0x09, _, _) => rounded(FmulD),
+        (0x0c, _, _) => rounded(FdivS),
+        (0x0d, _, _) => rounded(FdivD),
+        (0x2c, 0, _) => rounded(FsqrtS),
+        (0x2d, 0, _) => rounded(FsqrtD),
+        (0x10, _, 0) => plain(FsgnjS),
+        (0x10, _, 1) => plain(FsgnjnS),
+        (0x10, _, 2) => plain(FsgnjxS),
+        (0x11, _, 0) => plain(FsgnjD),
+        (0x11, _, 1) => plain(FsgnjnD),
+        (0x11, _, 2) => plain(FsgnjxD),
+        (0x14, _, 0) => plain(FminS),
+        (0x14, _, 1) => plain(FmaxS),
+        (0x15, _, 0) => plain(FminD),
+        (0x15, _, 1) => plain(FmaxD),
+        (0x20, 1, _) => rounded(FcvtSD),
+        (0x21, 0, _) => rounded(FcvtDS),
+        (0x50, _, 0) => plain(FleS),
+        (0x50, _, 1) => plain(FltS),
+        (0x50, _, 2) => plain(FeqS),
+        (0x51, _, 0) => plain(FleD),
+        (0x51, _, 1) => plain(FltD),
+        (0x51, _, 2) => plain(FeqD),
+        (0x60, 0, _) => rounded(FcvtWS),
+        (0x60, 1, _) => rounded(FcvtWuS),
+        (0x60, 2, _) => rounded(FcvtLS),
+        (0x60, 3, _) => rounded(FcvtLuS),
+        (0x61, 0, _) => rounded(FcvtWD),
+        (0x61, 1, _) => rounded(FcvtWuD),
+        (0x61, 2, _) => rounded(FcvtLD),
+        (0x61, 3, _) => rounded(FcvtLuD),
+        (0x68, 0, _) => rounded(FcvtSW),
+        (0x68, 1, _) => rounded(FcvtSWu),
+        (0x68, 2, _) => rounded(FcvtSL),
+        (0x68, 3, _) => rounded(FcvtSLu),
+        (0x69, 0, _) => rounded(FcvtDW),
+        (0x69, 1, _) => rounded(FcvtDWu),
+        (0x69, 2, _) => rounded(FcvtDL),
+        (0x69, 3, _) => rounded(FcvtDLu),
+        (0x70, 0, 0) => plain(FmvXW),
+        (0x70, 0, 1) => plain(FclassS),
+        (0x71, 0, 0) => plain(FmvXD),
+        (0x71, 0, 1) => plain(FclassD),
+        (0x78, 0, 0) => plain(FmvWX),
+        (0x79, 0, 0) => plain(FmvDX),
+        _ => None,
     }
 }
 

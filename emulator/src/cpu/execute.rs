@@ -14,12 +14,12 @@ fn sext32(v: u64) -> u64 {
 }
 
 impl Hart {
-    fn illegal(&self, insn: &Insn) -> Trap {
+    pub(super) fn illegal(&self, insn: &Insn) -> Trap {
         Trap::new(Exception::IllegalInstruction, insn.raw as u64)
     }
 
     #[inline]
-    fn set_x(&mut self, rd: u8, value: u64) {
+    pub(super) fn set_x(&mut self, rd: u8, value: u64) {
         if rd != 0 {
             self.x[rd as usize] = value;
         }
@@ -173,6 +173,13 @@ impl Hart {
                 }
                 self.tlb.flush();
             }
+            // F and D, in fpu.rs.
+            Flw | Fsw | FmaddS | FmsubS | FnmsubS | FnmaddS | FaddS | FsubS | FmulS | FdivS | FsqrtS | FsgnjS
+            | FsgnjnS | FsgnjxS | FminS | FmaxS | FcvtWS | FcvtWuS | FcvtLS | FcvtLuS | FcvtSW | FcvtSWu | FcvtSL
+            | FcvtSLu | FmvXW | FmvWX | FeqS | FltS | FleS | FclassS | Fld | Fsd | FmaddD | FmsubD | FnmsubD
+            | FnmaddD | FaddD | FsubD | FmulD | FdivD | FsqrtD | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD
+            | FcvtWD | FcvtWuD | FcvtLD | FcvtLuD | FcvtDW | FcvtDWu | FcvtDL | FcvtDLu | FmvXD | FmvDX | FeqD
+            | FltD | FleD | FclassD | FcvtSD | FcvtDS => self.execute_fp(&insn, bus)?,
         }
         self.pc = new_pc;
         Ok(())

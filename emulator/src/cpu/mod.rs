@@ -1,4 +1,4 @@
-//! One RISC-V hart: RV64IMAC with Zicsr, Zifencei and Zicntr, machine,
+//! One RISC-V hart: RV64IMAFDC with Zicsr, Zifencei and Zicntr, machine,
 //! supervisor and user modes, Sv39 and Sstc.
 //!
 //! A hart owns its architectural state and nothing else; memory and devices
@@ -8,6 +8,7 @@
 pub mod csr;
 pub mod decode;
 mod execute;
+mod fpu;
 mod icache;
 pub mod mmu;
 pub mod rvc;
@@ -75,6 +76,9 @@ pub struct Hart {
     pub id: usize,
     /// Integer registers; x[0] is always zero.
     pub x: [u64; 32],
+    /// Floating-point registers, 64 bits wide; a single is held NaN-boxed
+    /// (upper 32 bits all ones).
+    pub f: [u64; 32],
     pub pc: u64,
     pub prv: Priv,
     pub csr: Csrs,
@@ -112,6 +116,7 @@ impl Hart {
         Hart {
             id,
             x: [0; 32],
+            f: [0; 32],
             pc: 0,
             prv: Priv::M,
             csr: Csrs::default(),

@@ -54,14 +54,19 @@ commands:
                   guest images, formatting and clippy, and run every test
 ";
 
-/// What the full test suite runs besides cargo, and the Debian package of
-/// each: the cross compiler (to check the committed guest images), QEMU's
-/// Linux user mode (to compare program output) and QEMU's system emulator
-/// (to boot the kernel on the reference virt machine).
-const CI_TOOLS: &[(&str, &str)] = &[
-    (CROSS_GCC, CROSS_PACKAGE),
-    ("qemu-riscv64", "qemu-user"),
-    ("qemu-system-riscv64", "qemu-system-misc"),
+/// What the full test suite runs besides cargo, and the Debian packages of
+/// each: the bare-metal cross compiler (to check the committed guest
+/// images), QEMU's Linux user mode (to compare program output), QEMU's
+/// system emulator (to boot the kernel on the reference virt machine), and
+/// the Linux cross compiler with glibc (to build programs/compat).
+const CI_TOOLS: &[(&str, &[&str])] = &[
+    (CROSS_GCC, &[CROSS_PACKAGE]),
+    ("qemu-riscv64", &["qemu-user"]),
+    ("qemu-system-riscv64", &["qemu-system-misc"]),
+    (
+        "riscv64-linux-gnu-gcc",
+        &["gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross"],
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -248,13 +253,16 @@ fn ensure_ci_tools() -> Vec<&'static str> {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    let missing: Vec<&(&str, &str)> = CI_TOOLS.iter().filter(|(tool, _)| !present(tool)).collect();
+    let missing: Vec<&(&str, &[&str])> = CI_TOOLS.iter().filter(|(tool, _)| !present(tool)).collect();
     let apt = Command::new("apt-get")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !missing.is_empty() && apt && is_root() {
-        let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+        let packages: Vec<&str> = missing
+            .iter()
+            .flat_map(|(_, packages)| packages.iter().copied())
+            .collect();
         println!("xtask: installing {} with apt-get", packages.join(" "));
         let run = |cmd: &mut Command| {
             cmd.env("DEBIAN_FRONTEND", "noninteractive")
