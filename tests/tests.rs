@@ -3,6 +3,7 @@
 mod common;
 
 mod compat;
+mod diff;
 mod fp;
 mod isa;
 mod kernel;
