@@ -4,9 +4,13 @@ mod common;
 
 mod compat;
 mod diff;
+mod gen;
 mod fp;
 mod isa;
 mod kernel;
+mod litmus;
+mod privileged_model;
+mod props;
 mod qemu;
 mod report;
 mod smp;

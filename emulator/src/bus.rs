@@ -63,7 +63,15 @@ pub struct Bus {
     /// Counts device accesses that may have changed an interrupt line, so a
     /// hart parked in WFI can tell, cheaply, that nothing changed for it.
     pub irq_epoch: u64,
+    /// LR reservations: the reserved 8-byte granule of each hart, if any.
+    /// Any store to a reserved granule, by any hart, breaks the reservation.
+    reservations: Vec<Option<u64>>,
+    /// How many harts hold a reservation: while none does, stores skip the check.
+    reserved: usize,
 }
+
+/// LR/SC reservations cover an aligned 8-byte granule.
+const GRANULE: u64 = 8;
 
 impl Bus {
     /// Builds the platform for `harts` harts and `ram_size` bytes of RAM,
@@ -85,6 +93,8 @@ impl Bus {
             annotate: Annotate::new(harts),
             exit: None,
             irq_epoch: 0,
+            reservations: vec![None; harts],
+            reserved: 0,
         })
     }
 
@@ -113,6 +123,9 @@ impl Bus {
     #[inline]
     pub fn write_ram(&mut self, pa: u64, size: u64, value: u64) -> Option<()> {
         let off = self.ram.offset(pa, size)?;
+        if self.reserved > 0 {
+            self.break_reservations(pa, size);
+        }
         let bytes = value.to_le_bytes();
         self.ram.bytes[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
         Some(())
@@ -137,8 +150,52 @@ impl Bus {
     /// Copies bytes into RAM (for loaders); `None` if any byte is not RAM.
     pub fn write_ram_bytes(&mut self, pa: u64, data: &[u8]) -> Option<()> {
         let off = self.ram.offset(pa, data.len() as u64)?;
+        if self.reserved > 0 {
+            self.break_reservations(pa, data.len() as u64);
+        }
         self.ram.bytes[off..off + data.len()].copy_from_slice(data);
         Some(())
+    }
+
+    /// Hart `hart` reserves the granule holding `pa` (LR).
+    pub fn reserve(&mut self, hart: usize, pa: u64) {
+        if let Some(slot) = self.reservations.get_mut(hart) {
+            if slot.is_none() {
+                self.reserved += 1;
+            }
+            *slot = Some(pa & !(GRANULE - 1));
+        }
+    }
+
+    /// Takes hart `hart`'s reservation: whether it still covered `pa` (SC).
+    pub fn take_reservation(&mut self, hart: usize, pa: u64) -> bool {
+        match self.reservations.get_mut(hart).and_then(Option::take) {
+            Some(granule) => {
+                self.reserved -= 1;
+                granule == pa & !(GRANULE - 1)
+            }
+            None => false,
+        }
+    }
+
+    /// Drops hart `hart`'s reservation, if it holds one.
+    pub fn drop_reservation(&mut self, hart: usize) {
+        if let Some(Some(_)) = self.reservations.get_mut(hart).map(Option::take) {
+            self.reserved -= 1;
+        }
+    }
+
+    /// A store to [pa, pa + size) breaks every reservation on a granule it touches.
+    #[cold]
+    fn break_reservations(&mut self, pa: u64, size: u64) {
+        let first = pa & !(GRANULE - 1);
+        let last = (pa + size - 1) & !(GRANULE - 1);
+        for slot in &mut self.reservations {
+            if slot.is_some_and(|g| g >= first && g <= last) {
+                *slot = None;
+                self.reserved -= 1;
+            }
+        }
     }
 
     /// A device register read by hart `hart` at cycle `now`; `None` is an

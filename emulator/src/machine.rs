@@ -241,8 +241,6 @@ impl Machine {
         }
         for hart in &mut self.harts {
             hart.run_slice(&mut self.bus, until);
-            // Another hart runs next, so the reservation cannot be trusted.
-            hart.yield_reservation();
             if self.bus.exit.is_some() {
                 break;
             }

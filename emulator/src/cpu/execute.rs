@@ -125,14 +125,14 @@ impl Hart {
                 self.check_atomic_alignment(a, size, Access::Load)?;
                 let pa = self.translate(bus, a, Access::Load)?;
                 let raw = self.load_phys(bus, pa, size, a)?;
-                self.reservation = Some(pa);
+                bus.reserve(self.id, pa);
                 self.set_x(rd, if size == 4 { sext32(raw) } else { raw });
             }
             ScW | ScD => {
                 let size = if insn.op == ScW { 4 } else { 8 };
                 self.check_atomic_alignment(a, size, Access::Store)?;
                 let pa = self.translate(bus, a, Access::Store)?;
-                let success = self.reservation.take() == Some(pa);
+                let success = bus.take_reservation(self.id, pa);
                 if success {
                     self.store_phys(bus, pa, size, b, a)?;
                 }

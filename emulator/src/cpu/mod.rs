@@ -90,8 +90,6 @@ pub struct Hart {
     pub waiting: bool,
     pub stats: HartStats,
     pub last_trap: Option<TakenTrap>,
-    /// The physical address reserved by the last LR, if the reservation holds.
-    pub(crate) reservation: Option<u64>,
     pub(crate) tlb: Tlb,
     decoded: DecodeCache,
     /// Interrupt lines driven by devices: MSIP, MTIP, MEIP, SEIP and, with
@@ -125,7 +123,6 @@ impl Hart {
             waiting: false,
             stats: HartStats::default(),
             last_trap: None,
-            reservation: None,
             tlb: Tlb::default(),
             decoded: DecodeCache::default(),
             mip_hw: 0,
@@ -271,6 +268,7 @@ impl Hart {
                 if self.mip_cached & self.csr.mie != 0 {
                     if let Some(irq) = self.pending_interrupt() {
                         self.stop_waiting();
+                        bus.drop_reservation(self.id); // an SC after a trap fails: allowed, and simpler for kernels
                         self.take_interrupt(irq, self.pc);
                         continue;
                     }
@@ -290,6 +288,7 @@ impl Hart {
             Ok(fetched) => fetched,
             Err(trap) => {
                 self.cycle += self.cost.base;
+                bus.drop_reservation(self.id);
                 self.take_exception(trap, pc);
                 return;
             }
@@ -298,18 +297,15 @@ impl Hart {
         self.cycle += self.cost.insn(insn.op);
         match self.execute(insn, bus) {
             Ok(()) => self.instret += 1,
-            Err(trap) => self.take_exception(trap, pc),
+            Err(trap) => {
+                bus.drop_reservation(self.id);
+                self.take_exception(trap, pc);
+            }
         }
     }
 
     /// The hart's view of mtime: simulated cycles converted to timer ticks.
     pub fn mtime(&self, bus: &Bus) -> u64 {
         bus.clint.mtime(self.cycle)
-    }
-
-    /// Drops the LR reservation: done whenever another hart may run in
-    /// between, which makes every other hart's store break it.
-    pub fn yield_reservation(&mut self) {
-        self.reservation = None;
     }
 }

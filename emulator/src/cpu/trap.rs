@@ -99,7 +99,11 @@ impl Hart {
         let s_enabled = self.prv < Priv::S || (self.prv == Priv::S && sie);
         let m_level = pending & !self.csr.mideleg;
         let s_level = pending & self.csr.mideleg;
-        let takeable = if m_enabled { m_level } else { 0 } | if s_enabled { s_level } else { 0 };
+        // Any interrupt for M-mode is taken before any for S-mode; within a
+        // level, the fixed order MEI, MSI, MTI, SEI, SSI, STI applies.
+        let for_m = if m_enabled { m_level } else { 0 };
+        let for_s = if s_enabled { s_level } else { 0 };
+        let takeable = if for_m != 0 { for_m } else { for_s };
         if takeable == 0 {
             return None;
         }
@@ -133,7 +137,6 @@ impl Hart {
     fn enter_trap(&mut self, cause: u64, tval: u64, epc: u64, to_s: bool, interrupt: bool) {
         self.stats.traps += 1;
         self.cycle += self.cost.trap_entry;
-        self.reservation = None;
         let mcause = cause | if interrupt { INTERRUPT_BIT } else { 0 };
         let vector = |tvec: u64| {
             let base = tvec & !3;
