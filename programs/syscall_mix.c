@@ -1,11 +1,29 @@
 // syscall_mix: the experiment workload. Each round does K units of
 // computation and then one cheap system call (getppid), so K sets the
 // share of time a process spends asking the master for service.
-// Usage: syscall_mix [-k K] [-r ROUNDS]. The output names neither the pid
-// nor the hart, so every copy prints the same line.
+// Usage: syscall_mix [-k K | --share P%] [-r ROUNDS]. The output names
+// neither the pid nor the hart, so every copy prints the same line.
+//
+// --share P% (or --share P; P may have one decimal, 0 < P < 100) makes
+// the program choose K itself, so that system calls take about P% of its
+// time. It first calibrates: it makes CAL_SAMPLES + 1 system calls, each
+// after a random amount of computation (four rounds' worth on average, so
+// that the calls of processes started together spread out rather than
+// queue at the master), drops the first (every process starts at once, so
+// those queue), and takes R = the fastest round trip of the others (a
+// call that did not queue: the cost of a system call on an idle machine)
+// and U = the time of one xorshift step. Time is rdcycle: simulated cycles
+// on rvmsmp (exact and repeatable), host ticks under qemu-riscv64. K, in
+// hundredths of a unit, is then the nearest to R / (R + K * U) = P / 100.
+// After the rounds it prints the share it achieved: the sum of the
+// measured round trips of its system calls over the time of all the
+// rounds. K and that share depend on timing, so this line differs between
+// machines (and between runs under qemu-riscv64); -k mode's line does not.
 #include "user.h"
 
 #define UNIT_ITERATIONS 100 // one unit of compute: this many xorshift steps
+#define CAL_SAMPLES 12      // timed system calls in the calibration, after one to warm up
+#define CAL_GUESS 100       // a guess at a system call's cost, in xorshift steps
 
 static uint64_t unit(uint64_t x) {
   for (int i = 0; i < UNIT_ITERATIONS; i++) {
@@ -16,8 +34,27 @@ static uint64_t unit(uint64_t x) {
   return x;
 }
 
+// `steps` xorshift steps (a unit is UNIT_ITERATIONS of them).
+static uint64_t steps(uint64_t x, long n) {
+  for (long i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+
+// The cycle counter, read after whatever computed *v and before whatever
+// uses it next (the asm claims to change *v, so gcc cannot move the
+// computation across it) and in order with memory accesses and calls.
+static inline uint64_t cycles(uint64_t *v) {
+  uint64_t c;
+  __asm__ volatile("rdcycle %0" : "=r"(c), "+r"(*v) : : "memory");
+  return c;
+}
+
 static void usage(void) {
-  printf("usage: syscall_mix [-k K] [-r ROUNDS]\n");
+  printf("usage: syscall_mix [-k K | --share P%%] [-r ROUNDS]\n");
   sys_exit_group(2);
 }
 
@@ -30,15 +67,94 @@ static long count_arg(int argc, char **argv, int *i) {
   return v;
 }
 
+// A share "P", "P%", "P.D" or "P.D%" in tenths of a percent, strictly
+// between 0 and 100%; -1 if it is not one.
+static long parse_share(const char *s) {
+  long tenths = 0;
+  int digits = 0;
+  for (; *s >= '0' && *s <= '9'; s++, digits++) {
+    tenths = tenths * 10 + (*s - '0');
+    if (tenths > 1000)
+      return -1;
+  }
+  tenths *= 10;
+  if (*s == '.') {
+    s++;
+    if (*s < '0' || *s > '9')
+      return -1;
+    tenths += *s++ - '0';
+  }
+  if (*s == '%')
+    s++;
+  if (*s != 0 || digits == 0 || tenths <= 0 || tenths >= 1000)
+    return -1;
+  return tenths;
+}
+
+// --share: calibrate, run, and report the share achieved.
+static void run_share(long target, long rounds) {
+  uint64_t x = 0x243f6a8885a308d3UL, sum = 0;
+  // A round's computation at the target share if a call cost CAL_GUESS steps.
+  uint64_t round = CAL_GUESS * (uint64_t)(1000 - target) / (uint64_t)target;
+  uint64_t seed = (uint64_t)sys_getpid() * 0x9e3779b97f4a7c15UL; // each process its own gaps
+  uint64_t fastest = ~0UL, gap_cycles = 0, gap_steps = 0;
+  for (int i = -1; i < CAL_SAMPLES; i++) {
+    seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+    long n = (long)((seed >> 33) % (8 * round + 1));
+    uint64_t t0 = cycles(&x);
+    x = steps(x, n);
+    uint64_t t1 = cycles(&x);
+    sys_getppid();
+    uint64_t t2 = cycles(&x);
+    if (i < 0)
+      continue; // all processes start at once: their first calls queue behind each other
+    gap_cycles += t1 - t0;
+    gap_steps += n;
+    if (t2 - t1 < fastest)
+      fastest = t2 - t1;
+  }
+  // R / (R + n * gap_cycles / gap_steps) = target / 1000, for n steps.
+  uint64_t num = fastest * (uint64_t)(1000 - target) * gap_steps;
+  uint64_t den = (uint64_t)target * (gap_cycles ? gap_cycles : 1);
+  long n = (long)((num + den / 2) / den);
+
+  x = 0x243f6a8885a308d3UL; // the checksum depends on K and the rounds alone
+  uint64_t in_calls = 0, start = cycles(&x);
+  for (long i = 0; i < rounds; i++) {
+    x = steps(x, n);
+    sum += x;
+    uint64_t t0 = cycles(&x);
+    sys_getppid();
+    in_calls += cycles(&x) - t0;
+  }
+  uint64_t total = cycles(&x) - start;
+  uint64_t achieved = total ? (in_calls * 1000 + total / 2) / total : 0;
+  printf("syscall_mix: share target %ld.%ld%% achieved %lu.%lu%% k=%ld.%02ld rounds=%ld checksum=0x%016lx\n",
+         target / 10, target % 10, achieved / 10, achieved % 10, n / UNIT_ITERATIONS, n % UNIT_ITERATIONS, rounds,
+         sum);
+}
+
 int main(int argc, char **argv) {
-  long k = 100, rounds = 200;
+  long k = 100, rounds = 200, share = 0;
+  int have_k = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-k"))
+    if (!strcmp(argv[i], "-k")) {
       k = count_arg(argc, argv, &i);
-    else if (!strcmp(argv[i], "-r"))
+      have_k = 1;
+    } else if (!strcmp(argv[i], "-r")) {
       rounds = count_arg(argc, argv, &i);
-    else
+    } else if (!strcmp(argv[i], "--share")) {
+      if (i + 1 >= argc || (share = parse_share(argv[++i])) < 0)
+        usage();
+    } else {
       usage();
+    }
+  }
+  if (share > 0) {
+    if (have_k)
+      usage();
+    run_share(share, rounds);
+    return 0;
   }
 
   uint64_t x = 0x243f6a8885a308d3UL, sum = 0;

@@ -14,5 +14,6 @@ mod props;
 mod qemu;
 mod report;
 mod smp;
+mod sweep;
 mod trace;
 mod traps;
