@@ -1,6 +1,6 @@
-//! Differential ISA testing against QEMU: generated RV64IMAC user programs
+//! Differential ISA testing against QEMU: generated RV64IMAFDC user programs
 //! (see `diff/generator.rs`) are built into static Linux ELFs that write their
-//! registers and their data area to stdout; each ELF runs under
+//! x and f registers, fcsr and their data area to stdout; each ELF runs under
 //! qemu-riscv64 and under rvmsmp's kernel, and the two outputs must be
 //! equal, program by program.
 //!
@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::common::Captured;
-use generator::{reg_name, Batch, Program, AREA, RECORD};
+use generator::{freg_name, reg_name, Batch, Program, AREA, FCSR_WORD, F_WORD, RECORD};
 use rvmsmp::cpu::decode::Op;
 use rvmsmp::devices::uart::NoInput;
 use rvmsmp::kernel::{self, Workload};
@@ -36,8 +36,8 @@ const BATCH: u64 = 50;
 /// Mismatches shown in full (with listings) when the test fails.
 const SHOWN: usize = 3;
 
-/// Every instruction a run must contain (as rvmsmp decodes it): RV64IMAC,
-/// Zifencei, and the counter CSRs read into x0.
+/// Every instruction a run must contain (as rvmsmp decodes it): RV64IMAFDC,
+/// Zifencei, the counter CSRs read into x0, and fflags, frm and fcsr.
 const USER_OPS: &[Op] = &[
     Op::Lui,
     Op::Auipc,
@@ -126,10 +126,74 @@ const USER_OPS: &[Op] = &[
     Op::AmomaxD,
     Op::AmominuD,
     Op::AmomaxuD,
+    Op::Csrrw,
     Op::Csrrs,
     Op::Csrrc,
+    Op::Csrrwi,
     Op::Csrrsi,
     Op::Csrrci,
+    Op::Flw,
+    Op::Fsw,
+    Op::FmaddS,
+    Op::FmsubS,
+    Op::FnmsubS,
+    Op::FnmaddS,
+    Op::FaddS,
+    Op::FsubS,
+    Op::FmulS,
+    Op::FdivS,
+    Op::FsqrtS,
+    Op::FsgnjS,
+    Op::FsgnjnS,
+    Op::FsgnjxS,
+    Op::FminS,
+    Op::FmaxS,
+    Op::FcvtWS,
+    Op::FcvtWuS,
+    Op::FcvtLS,
+    Op::FcvtLuS,
+    Op::FcvtSW,
+    Op::FcvtSWu,
+    Op::FcvtSL,
+    Op::FcvtSLu,
+    Op::FmvXW,
+    Op::FmvWX,
+    Op::FeqS,
+    Op::FltS,
+    Op::FleS,
+    Op::FclassS,
+    Op::Fld,
+    Op::Fsd,
+    Op::FmaddD,
+    Op::FmsubD,
+    Op::FnmsubD,
+    Op::FnmaddD,
+    Op::FaddD,
+    Op::FsubD,
+    Op::FmulD,
+    Op::FdivD,
+    Op::FsqrtD,
+    Op::FsgnjD,
+    Op::FsgnjnD,
+    Op::FsgnjxD,
+    Op::FminD,
+    Op::FmaxD,
+    Op::FcvtWD,
+    Op::FcvtWuD,
+    Op::FcvtLD,
+    Op::FcvtLuD,
+    Op::FcvtDW,
+    Op::FcvtDWu,
+    Op::FcvtDL,
+    Op::FcvtDLu,
+    Op::FmvXD,
+    Op::FmvDX,
+    Op::FeqD,
+    Op::FltD,
+    Op::FleD,
+    Op::FclassD,
+    Op::FcvtSD,
+    Op::FcvtDS,
 ];
 
 /// Every compressed form a run must contain (the generator's mnemonics).
@@ -166,6 +230,10 @@ const C_FORMS: &[&str] = &[
     "c.bnez",
     "c.jr",
     "c.jalr",
+    "c.fld",
+    "c.fsd",
+    "c.fldsp",
+    "c.fsdsp",
 ];
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -290,6 +358,13 @@ fn word(record: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(record[8 * i..8 * i + 8].try_into().unwrap())
 }
 
+/// fcsr as read at the end of a program, with its fields spelled out.
+fn fcsr(v: u64) -> String {
+    const FLAGS: [&str; 5] = ["NX", "UF", "OF", "DZ", "NV"];
+    let flags: Vec<&str> = (0..5).rev().filter(|&i| v >> i & 1 != 0).map(|i| FLAGS[i]).collect();
+    format!("{v:#x} (frm {}, fflags [{}])", v >> 5 & 7, flags.join(" "))
+}
+
 /// The differences between two records of a program, first difference first.
 fn differences(qemu: &[u8], ours: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
@@ -308,6 +383,19 @@ fn differences(qemu: &[u8], ours: &[u8]) -> Vec<String> {
                 reg_name(r as u32)
             ));
         }
+    }
+    for f in 0..32 {
+        let (q, o) = (word(qemu, F_WORD + f), word(ours, F_WORD + f));
+        if q != o {
+            out.push(format!(
+                "f{f} ({}): qemu-riscv64 {q:#018x}, rvmsmp {o:#018x}",
+                freg_name(f as u32)
+            ));
+        }
+    }
+    let (q, o) = (word(qemu, FCSR_WORD), word(ours, FCSR_WORD));
+    if q != o {
+        out.push(format!("fcsr: qemu-riscv64 {}, rvmsmp {}", fcsr(q), fcsr(o)));
     }
     let area = RECORD - AREA;
     for i in area / 8..RECORD / 8 {
@@ -399,6 +487,8 @@ struct Tally {
     mnemonics: BTreeMap<&'static str, u64>,
     /// Decoded instructions by `Op as usize`.
     ops: BTreeMap<usize, (Op, u64)>,
+    /// F and D instructions by the value of their rounding-mode field.
+    rounding: [u64; 8],
 }
 
 #[test]
@@ -457,7 +547,11 @@ fn generated_programs_match_qemu_user() {
                 for op in batch.decoded_ops() {
                     ops.entry(op as usize).or_insert((op, 0)).1 += 1;
                 }
+                let rounding = batch.rounding_modes();
                 let mut t = tally.lock().unwrap();
+                for (sum, n) in t.rounding.iter_mut().zip(rounding) {
+                    *sum += n;
+                }
                 t.programs += n;
                 t.elfs += 1;
                 t.mismatches += reports.len() as u64;
@@ -478,6 +572,10 @@ fn generated_programs_match_qemu_user() {
     let mnemonics: Vec<String> = t.mnemonics.iter().map(|(m, c)| format!("{m} {c}")).collect();
     eprintln!("diff: instructions as rvmsmp decodes them: {}", ops.join(", "));
     eprintln!("diff: generated mnemonics (bodies only): {}", mnemonics.join(", "));
+    eprintln!(
+        "diff: F and D rounding-mode fields (rne rtz rdn rup rmm - - dyn): {:?}",
+        t.rounding
+    );
     eprintln!(
         "diff: {} programs in {} ELFs (seed {seed:#x}, first {first}) compared with qemu-riscv64 in {:.1} s \
          on {workers} threads: {} mismatches",
@@ -507,6 +605,11 @@ fn generated_programs_match_qemu_user() {
             .filter(|m| !t.mnemonics.contains_key(m))
             .collect();
         assert!(missing.is_empty(), "no generated program contains {missing:?}");
+        let unused: Vec<usize> = [0, 1, 2, 3, 4, 7].into_iter().filter(|&m| t.rounding[m] == 0).collect();
+        assert!(
+            unused.is_empty(),
+            "no F or D instruction has the rounding mode(s) {unused:?}"
+        );
         assert!(
             !t.ops.contains_key(&(Op::Illegal as usize)),
             "the generator emitted an illegal instruction"
@@ -544,11 +647,21 @@ fn a_difference_names_the_register_or_the_bytes() {
     assert!(differences(&a, &b).is_empty());
     b[8 * 10] = 1; // a0
     b[RECORD - AREA + 17] = 0xff;
+    b[8 * (F_WORD + 10) + 7] = 0x7f; // fa0
+    b[8 * FCSR_WORD] = 0x91;
     let d = differences(&a, &b);
-    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d.len(), 4, "{d:?}");
     assert_eq!(
         d[0],
         "x10 (a0): qemu-riscv64 0x0000000000000000, rvmsmp 0x0000000000000001"
     );
-    assert!(d[1].starts_with("data area bytes +16..+24:"), "{d:?}");
+    assert_eq!(
+        d[1],
+        "f10 (fa0): qemu-riscv64 0x0000000000000000, rvmsmp 0x7f00000000000000"
+    );
+    assert_eq!(
+        d[2],
+        "fcsr: qemu-riscv64 0x0 (frm 0, fflags []), rvmsmp 0x91 (frm 4, fflags [NV NX])"
+    );
+    assert!(d[3].starts_with("data area bytes +16..+24:"), "{d:?}");
 }

@@ -1,13 +1,20 @@
 //! The program generator of the differential test, and the in-memory ELF
 //! writer. Self-contained: a program is a pure function of (seed, index).
 //!
-//! A generated program loads its 31 registers from a table in the data
-//! segment (edge-case values: 0, -1, INT_MIN, shift amounts 31/32/63/64...),
-//! runs a random body of RV64IMAC instructions (all of OP, OP-IMM, OP-32,
-//! OP-IMM-32, LUI/AUIPC, M, loads/stores with misaligned addresses, LR/SC,
-//! AMOs, the C forms, forward branches and jumps, small counted loops,
-//! fences, counter reads into x0), stores its registers next to its data
-//! area and writes both to stdout with one `write` system call. Many
+//! A generated program loads its 31 x registers and its 32 f registers from
+//! tables in the data segment (edge-case values: 0, -1, INT_MIN, shift
+//! amounts 31/32/63/64...; for f: signed zeros, infinities, quiet and
+//! signaling NaNs, subnormals, the normal limits, rounding ties, the limits
+//! of conversions to integers, singles that are or are not NaN-boxed),
+//! clears fcsr and sets a random rounding mode, runs a random body of
+//! RV64IMAFDC instructions (all of OP, OP-IMM, OP-32, OP-IMM-32, LUI/AUIPC,
+//! M, loads/stores with misaligned addresses, LR/SC, AMOs, the C forms,
+//! forward branches and jumps, small counted loops, fences, counter reads
+//! into x0; about `FP_PERCENT`% of the blocks are F and D: every
+//! instruction of both, with all static rounding modes and the dynamic one,
+//! and reads and writes of fflags, frm and fcsr), stores its x and f
+//! registers and fcsr next to its data area and writes them to stdout with
+//! one `write` system call. Many
 //! programs are placed one after another in one ELF (a batch), which then
 //! exits with status 0.
 //!
@@ -34,11 +41,19 @@ const SLOT: u64 = 2048;
 const AREA_AT: u64 = SLOT - 128;
 /// Bytes of a program's data area.
 pub const AREA: usize = 256;
-/// Bytes each program writes: its index, x1..x31, then its data area.
-pub const RECORD: usize = 512;
-/// Offsets from `base` (the data area) of the register table and the dump.
-const INIT_OFF: i32 = -512;
-const DUMP_OFF: i32 = -256;
+/// Bytes each program writes: its index, x1..x31, f0..f31 (raw 64 bits),
+/// fcsr, then its data area.
+pub const RECORD: usize = DUMP_LEN + AREA;
+/// The words of a record holding f0 and fcsr.
+pub const F_WORD: usize = 32;
+pub const FCSR_WORD: usize = 64;
+/// Bytes of the dump: index, x1..x31, f0..f31, fcsr.
+const DUMP_LEN: usize = 8 * (FCSR_WORD + 1);
+/// Offsets from `base` (the data area) of the dump (just before the area,
+/// so that one write sends both) and of the x and f register tables.
+const DUMP_OFF: i32 = -(DUMP_LEN as i32);
+const INIT_OFF: i32 = DUMP_OFF - 256;
+const INIT_F_OFF: i32 = INIT_OFF - 256;
 /// Bodies stop growing past this many bytes, so that every jump reaches
 /// (c.j and the auipc-relative jalr reach +-2 KiB).
 const BODY_LIMIT: usize = 1300;
@@ -53,6 +68,16 @@ const ABI: [&str; 32] = [
 /// The ABI name of register `x`.
 pub fn reg_name(x: u32) -> &'static str {
     ABI[x as usize]
+}
+
+const FABI: [&str; 32] = [
+    "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
+    "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
+];
+
+/// The ABI name of register `f`.
+pub fn freg_name(f: u32) -> &'static str {
+    FABI[f as usize]
 }
 
 /// splitmix64: small, fast and good enough; the whole test is a function of its seed.
@@ -136,6 +161,145 @@ fn value(rng: &mut Rng) -> u64 {
     }
 }
 
+/// Single-precision bit patterns worth testing: signed zeros, infinities,
+/// quiet and signaling NaNs (with payloads), subnormals, the normal limits,
+/// ties for rounding to integers, and the limits of conversions to 32- and
+/// 64-bit integers.
+const F32_EDGES: &[u32] = &[
+    0x0000_0000, // +0
+    0x8000_0000, // -0
+    0x7f80_0000, // +inf
+    0xff80_0000, // -inf
+    0x7fc0_0000, // canonical qNaN
+    0xffc0_0001, // -qNaN with a payload
+    0x7f80_0001, // sNaN
+    0xffa0_0000, // -sNaN
+    0x0000_0001, // min subnormal
+    0x807f_ffff, // -max subnormal
+    0x0080_0000, // min normal
+    0x7f7f_ffff, // max normal
+    0xff7f_ffff,
+    0x3f80_0000, // 1
+    0xbf80_0000, // -1
+    0x3f00_0000, // 0.5
+    0x3fc0_0000, // 1.5
+    0x4020_0000, // 2.5
+    0xbf00_0000, // -0.5
+    0xbfc0_0000, // -1.5
+    0xc020_0000, // -2.5
+    0x3eff_ffff, // just below 0.5
+    0x4b00_0001, // 2^23 + 1
+    0x4b80_0000, // 2^24
+    0x4eff_ffff, // just below 2^31
+    0x4f00_0000, // 2^31
+    0xcf00_0000, // -2^31
+    0xcf00_0001, // just below -2^31
+    0x4f7f_ffff, // just below 2^32
+    0x4f80_0000, // 2^32
+    0x5eff_ffff, // just below 2^63
+    0x5f00_0000, // 2^63
+    0xdf00_0000, // -2^63
+    0xdf00_0001, // just below -2^63
+    0x5f80_0000, // 2^64
+    0x4049_0fdb, // pi
+    0x3eaa_aaab, // 1/3
+];
+
+/// Double-precision bit patterns worth testing (as for [`F32_EDGES`]).
+const F64_EDGES: &[u64] = &[
+    0x0000_0000_0000_0000, // +0
+    0x8000_0000_0000_0000, // -0
+    0x7ff0_0000_0000_0000, // +inf
+    0xfff0_0000_0000_0000, // -inf
+    0x7ff8_0000_0000_0000, // canonical qNaN
+    0xfff8_0000_0000_0001, // -qNaN with a payload
+    0x7ff0_0000_0000_0001, // sNaN
+    0xfff4_0000_0000_0000, // -sNaN
+    0x0000_0000_0000_0001, // min subnormal
+    0x800f_ffff_ffff_ffff, // -max subnormal
+    0x0010_0000_0000_0000, // min normal
+    0x7fef_ffff_ffff_ffff, // max normal
+    0xffef_ffff_ffff_ffff,
+    0x3ff0_0000_0000_0000, // 1
+    0xbff0_0000_0000_0000, // -1
+    0x3fe0_0000_0000_0000, // 0.5
+    0x3ff8_0000_0000_0000, // 1.5
+    0x4004_0000_0000_0000, // 2.5
+    0xbfe0_0000_0000_0000, // -0.5
+    0xbff8_0000_0000_0000, // -1.5
+    0xc004_0000_0000_0000, // -2.5
+    0x3fdf_ffff_ffff_ffff, // just below 0.5
+    0x41df_ffff_ffc0_0000, // 2^31 - 1
+    0x41df_ffff_ffe0_0000, // 2^31 - 0.5
+    0x41e0_0000_0000_0000, // 2^31
+    0xc1e0_0000_0000_0000, // -2^31
+    0xc1e0_0000_0010_0000, // -2^31 - 0.5
+    0xc1e0_0000_0020_0000, // -2^31 - 1
+    0x41ef_ffff_ffe0_0000, // 2^32 - 1
+    0x41ef_ffff_fff0_0000, // 2^32 - 0.5
+    0x41f0_0000_0000_0000, // 2^32
+    0x43df_ffff_ffff_ffff, // just below 2^63
+    0x43e0_0000_0000_0000, // 2^63
+    0xc3e0_0000_0000_0000, // -2^63
+    0xc3e0_0000_0000_0001, // just below -2^63 (-2^63 - 2048)
+    0x43ef_ffff_ffff_ffff, // just below 2^64
+    0x43f0_0000_0000_0000, // 2^64
+    0x4340_0000_0000_0001, // 2^53 + 2
+    0x47ef_ffff_e000_0000, // f32::MAX
+    0x47ef_ffff_f000_0000, // f32::MAX + half an ulp: rounds to inf or max
+    0x47f0_0000_0000_0000, // 2^128: overflows a single
+    0x3810_0000_0000_0000, // f32 min normal
+    0x380f_ffff_f000_0000, // rounds to the f32 min normal or below
+    0x36a0_0000_0000_0000, // f32 min subnormal
+    0x3690_0000_0000_0000, // half the f32 min subnormal
+    0x36a8_0000_0000_0000, // 1.5 f32 min subnormals
+    0x3fd5_5555_5555_5555, // 1/3
+    0x4009_21fb_5444_2d18, // pi
+];
+
+/// An f register value: a NaN-boxed single or a double from the tables,
+/// one of them nudged by an ulp or two, a single that is not (or not
+/// quite) NaN-boxed, or random bits.
+fn fvalue(rng: &mut Rng) -> u64 {
+    let boxed = |s: u32| 0xffff_ffff_0000_0000 | s as u64;
+    match rng.below(12) {
+        0..=2 => boxed(rng.pick(F32_EDGES)),
+        3..=5 => rng.pick(F64_EDGES),
+        6 => boxed(rng.pick(F32_EDGES).wrapping_add(rng.range(-2, 2) as u32)),
+        7 => rng.pick(F64_EDGES).wrapping_add(rng.range(-2, 2) as u64),
+        // Not NaN-boxed: single-precision operations read the canonical NaN.
+        8 => {
+            let upper = rng.pick(&[0u64, 0xffff_fffe, 0x7fff_ffff, 0x8000_0000]);
+            upper << 32 | rng.pick(F32_EDGES) as u64
+        }
+        9 => boxed(rng.next() as u32),
+        10 => {
+            // A random finite double of moderate magnitude.
+            let exp = rng.range(0x3f0, 0x40f) as u64;
+            (rng.next() & 0x800f_ffff_ffff_ffff) | exp << 52
+        }
+        _ => rng.next(),
+    }
+}
+
+/// An integer to convert to floating point: the integer edges, and values
+/// that are not exact in a single or a double.
+fn ivalue(rng: &mut Rng) -> u64 {
+    match rng.below(4) {
+        0 => rng.pick(&[
+            0x100_0001,            // 2^24 + 1
+            0x100_0003,            // 2^24 + 3
+            0xffff_ffff_feff_ffff, // -(2^24 + 1)
+            (1 << 53) + 1,
+            (1 << 53) + 3,
+            0x7fff_ffff_ffff_fdff, // near 2^63 in a double
+            0xffff_ff80,
+            0x7fff_ffc0,
+        ]),
+        _ => value(rng),
+    }
+}
+
 fn imm12(rng: &mut Rng) -> i32 {
     match rng.below(8) {
         0 => 0,
@@ -167,6 +331,9 @@ fn upper_imm(rng: &mut Rng) -> i32 {
     };
     v & !0xfff
 }
+
+/// The share (percent) of a body's blocks that are F and D instructions.
+const FP_PERCENT: u64 = 30;
 
 /// How a jump's displacement is encoded once the labels are placed.
 #[derive(Clone, Copy, Debug)]
@@ -240,6 +407,10 @@ pub struct Program {
     pub index: u64,
     /// Initial register values (x0's is unused).
     pub regs: [u64; 32],
+    /// Initial f register values (raw 64 bits).
+    pub fregs: [u64; 32],
+    /// The rounding mode in fcsr.frm at the start (fflags are clear).
+    pub frm: u32,
     /// Initial contents of the data area.
     pub area: Vec<u8>,
     /// The register holding the data area's address.
@@ -540,6 +711,9 @@ impl Gen<'_> {
     }
 
     fn block(&mut self) {
+        if self.rng.percent(FP_PERCENT) {
+            return self.fp_block();
+        }
         match self.rng.below(100) {
             0..=13 => self.op_reg(),
             14..=23 => self.op_mul(),
@@ -1188,6 +1362,421 @@ impl Gen<'_> {
     }
 }
 
+/// F and D encoders: (rd, rs1, rs2, rm), (rd, rs1, rs2, rs3, rm), (rd, rs1, rm).
+type EncF3 = fn(u32, u32, u32, u32) -> u32;
+type EncF4 = fn(u32, u32, u32, u32, u32) -> u32;
+type EncF2 = fn(u32, u32, u32) -> u32;
+/// A pair of mnemonics and encoders: the single- and double-precision forms.
+type SD<E> = ((&'static str, E), (&'static str, E));
+
+/// Arithmetic: (single, double) for each operation.
+const F_ARITH: &[SD<EncF3>] = &[
+    (("fadd.s", asm::fadd_s), ("fadd.d", asm::fadd_d)),
+    (("fsub.s", asm::fsub_s), ("fsub.d", asm::fsub_d)),
+    (("fmul.s", asm::fmul_s), ("fmul.d", asm::fmul_d)),
+    (("fdiv.s", asm::fdiv_s), ("fdiv.d", asm::fdiv_d)),
+];
+const F_FMA: &[SD<EncF4>] = &[
+    (("fmadd.s", asm::fmadd_s), ("fmadd.d", asm::fmadd_d)),
+    (("fmsub.s", asm::fmsub_s), ("fmsub.d", asm::fmsub_d)),
+    (("fnmsub.s", asm::fnmsub_s), ("fnmsub.d", asm::fnmsub_d)),
+    (("fnmadd.s", asm::fnmadd_s), ("fnmadd.d", asm::fnmadd_d)),
+];
+/// f, f -> f, no rounding mode.
+const F_SIGN_MINMAX: &[SD<EncR>] = &[
+    (("fsgnj.s", asm::fsgnj_s), ("fsgnj.d", asm::fsgnj_d)),
+    (("fsgnjn.s", asm::fsgnjn_s), ("fsgnjn.d", asm::fsgnjn_d)),
+    (("fsgnjx.s", asm::fsgnjx_s), ("fsgnjx.d", asm::fsgnjx_d)),
+    (("fmin.s", asm::fmin_s), ("fmin.d", asm::fmin_d)),
+    (("fmax.s", asm::fmax_s), ("fmax.d", asm::fmax_d)),
+];
+/// f, f -> x.
+const F_CMP: &[SD<EncR>] = &[
+    (("feq.s", asm::feq_s), ("feq.d", asm::feq_d)),
+    (("flt.s", asm::flt_s), ("flt.d", asm::flt_d)),
+    (("fle.s", asm::fle_s), ("fle.d", asm::fle_d)),
+];
+/// f -> x with a rounding mode.
+const F_TO_INT: &[SD<EncF2>] = &[
+    (("fcvt.w.s", asm::fcvt_w_s), ("fcvt.w.d", asm::fcvt_w_d)),
+    (("fcvt.wu.s", asm::fcvt_wu_s), ("fcvt.wu.d", asm::fcvt_wu_d)),
+    (("fcvt.l.s", asm::fcvt_l_s), ("fcvt.l.d", asm::fcvt_l_d)),
+    (("fcvt.lu.s", asm::fcvt_lu_s), ("fcvt.lu.d", asm::fcvt_lu_d)),
+];
+/// x -> f with a rounding mode.
+const F_FROM_INT: &[SD<EncF2>] = &[
+    (("fcvt.s.w", asm::fcvt_s_w), ("fcvt.d.w", asm::fcvt_d_w)),
+    (("fcvt.s.wu", asm::fcvt_s_wu), ("fcvt.d.wu", asm::fcvt_d_wu)),
+    (("fcvt.s.l", asm::fcvt_s_l), ("fcvt.d.l", asm::fcvt_d_l)),
+    (("fcvt.s.lu", asm::fcvt_s_lu), ("fcvt.d.lu", asm::fcvt_d_lu)),
+];
+/// The floating-point CSRs.
+const FFLAGS: u32 = 0x001;
+const FRM: u32 = 0x002;
+const FCSR: u32 = 0x003;
+const F_CSRS: &[(&str, u32)] = &[("fflags", FFLAGS), ("frm", FRM), ("fcsr", FCSR)];
+const RM_NAMES: [&str; 8] = ["rne", "rtz", "rdn", "rup", "rmm", "rm5", "rm6", "dyn"];
+
+/// The compressed double-precision loads and stores: c.ld, c.sd, c.ldsp and
+/// c.sdsp with funct3 1 (loads) or 5 (stores) instead of 3 or 7.
+fn c_fp(bits: u16, f3: u16) -> u16 {
+    (bits & !0xe000) | f3 << 13
+}
+
+impl Gen<'_> {
+    fn fsrc(&mut self) -> u32 {
+        self.rng.below(32) as u32
+    }
+    /// A rounding mode: static ones (all five) or dynamic (fcsr.frm).
+    fn rm(&mut self) -> u32 {
+        if self.rng.percent(40) {
+            asm::rm::DYN
+        } else {
+            self.rng.below(5) as u32
+        }
+    }
+    /// Sets f register `f` to an edge value (through an x register and
+    /// fmv.w.x or fmv.d.x), now and then.
+    fn maybe_fedge(&mut self, f: u32, single: bool, percent: u64) {
+        if !self.rng.percent(percent) {
+            return;
+        }
+        let t = self.wr();
+        let rt = reg_name(t);
+        if single && self.rng.percent(85) {
+            let v = if self.rng.percent(80) {
+                self.rng.pick(F32_EDGES)
+            } else {
+                self.rng.next() as u32
+            };
+            self.li(t, v as i32 as i64 as u64);
+            let text = format!("fmv.w.x {}, {rt}  # {v:#010x}", freg_name(f));
+            self.word("fmv.w.x", asm::fmv_w_x(f, t), text);
+        } else {
+            // For a single-precision operation: a value that is not NaN-boxed.
+            let v = fvalue(self.rng);
+            self.li(t, v);
+            let text = format!("fmv.d.x {}, {rt}  # {v:#018x}", freg_name(f));
+            self.word("fmv.d.x", asm::fmv_d_x(f, t), text);
+        }
+    }
+
+    fn fp_block(&mut self) {
+        match self.rng.below(100) {
+            0..=8 => self.fp_mem(),
+            9..=13 => self.c_fp_mem(),
+            14..=23 => self.fp_fma(),
+            24..=39 => self.fp_arith(),
+            40..=47 => self.fp_sign_minmax(),
+            48..=59 => self.fp_to_int(),
+            60..=67 => self.fp_from_int(),
+            68..=72 => self.fp_convert(),
+            73..=79 => self.fp_move_class(),
+            80..=86 => self.fp_compare(),
+            87..=95 => self.fp_csr(),
+            _ => {
+                let f = self.fsrc();
+                let single = self.rng.percent(50);
+                self.maybe_fedge(f, single, 100);
+            }
+        }
+    }
+
+    fn fp_mem(&mut self) {
+        let double = self.rng.percent(50);
+        let size = if double { 8 } else { 4 };
+        let (t, off) = self.mem_address(size);
+        let f = self.fsrc();
+        let (name, bits) = match (self.rng.percent(50), double) {
+            (true, false) => ("flw", asm::flw(f, t, off)),
+            (true, true) => ("fld", asm::fld(f, t, off)),
+            (false, false) => ("fsw", asm::fsw(f, t, off)),
+            (false, true) => ("fsd", asm::fsd(f, t, off)),
+        };
+        self.word(name, bits, format!("{name} {}, {off}({})", freg_name(f), reg_name(t)));
+    }
+
+    fn c_fp_mem(&mut self) {
+        let sp_form = self.writable(SP) && self.rng.percent(40);
+        let max = if sp_form { 63 } else { 31 };
+        let n = if self.rng.percent(20) {
+            max
+        } else {
+            self.rng.range(0, max)
+        };
+        let off = 8 * n as i32;
+        let load = self.rng.percent(50);
+        if sp_form {
+            self.address_for(SP, off, 8);
+            let f = self.fsrc();
+            let (name, bits) = if load {
+                ("c.fldsp", c_fp(asm::c_ldsp(f, off), 1))
+            } else {
+                ("c.fsdsp", c_fp(asm::c_sdsp(f, off), 5))
+            };
+            self.half(name, bits, format!("{name} {}, {off}(sp)", freg_name(f)));
+        } else {
+            let t = self.cwr();
+            self.address_for(t, off, 8);
+            let f = 8 + self.rng.below(8) as u32;
+            let (name, bits) = if load {
+                ("c.fld", c_fp(asm::c_ld(f, t, off), 1))
+            } else {
+                ("c.fsd", c_fp(asm::c_sd(f, t, off), 5))
+            };
+            self.half(name, bits, format!("{name} {}, {off}({})", freg_name(f), reg_name(t)));
+        }
+    }
+
+    fn fp_fma(&mut self) {
+        let double = self.rng.percent(50);
+        let (s, d) = self.rng.pick(F_FMA);
+        let (name, f) = if double { d } else { s };
+        let (rs1, rs2, rs3) = (self.fsrc(), self.fsrc(), self.fsrc());
+        if self.rng.percent(15) {
+            // inf * 0 + c, c a NaN now and then.
+            let (a, b) = if self.rng.percent(50) { (rs1, rs2) } else { (rs2, rs1) };
+            self.fset(a, double, if double { 0x7ff0_0000_0000_0000 } else { 0x7f80_0000 });
+            if b != a {
+                self.fset(b, double, 0);
+            }
+        } else {
+            for r in [rs1, rs2, rs3] {
+                self.maybe_fedge(r, !double, 20);
+            }
+        }
+        let (rd, rm) = (self.fsrc(), self.rm());
+        let text = format!(
+            "{name} {}, {}, {}, {}, {}",
+            freg_name(rd),
+            freg_name(rs1),
+            freg_name(rs2),
+            freg_name(rs3),
+            RM_NAMES[rm as usize]
+        );
+        self.word(name, f(rd, rs1, rs2, rs3, rm), text);
+    }
+
+    /// `li t, bits; fmv.d.x f, t` (or fmv.w.x for a single).
+    fn fset(&mut self, f: u32, double: bool, bits: u64) {
+        let t = self.wr();
+        self.li(t, if double { bits } else { bits as u32 as i32 as i64 as u64 });
+        let (name, w) = if double {
+            ("fmv.d.x", asm::fmv_d_x(f, t))
+        } else {
+            ("fmv.w.x", asm::fmv_w_x(f, t))
+        };
+        self.word(
+            name,
+            w,
+            format!("{name} {}, {}  # {bits:#x}", freg_name(f), reg_name(t)),
+        );
+    }
+
+    fn fp_arith(&mut self) {
+        let double = self.rng.percent(50);
+        let (rs1, rs2) = (self.fsrc(), self.fsrc());
+        self.maybe_fedge(rs1, !double, 25);
+        let (rd, rm) = (self.fsrc(), self.rm());
+        let r = RM_NAMES[rm as usize];
+        if self.rng.percent(20) {
+            let (name, f): (_, EncF2) = if double {
+                ("fsqrt.d", asm::fsqrt_d)
+            } else {
+                ("fsqrt.s", asm::fsqrt_s)
+            };
+            let text = format!("{name} {}, {}, {r}", freg_name(rd), freg_name(rs1));
+            self.word(name, f(rd, rs1, rm), text);
+            return;
+        }
+        self.maybe_fedge(rs2, !double, 25);
+        let (s, d) = self.rng.pick(F_ARITH);
+        let (name, f) = if double { d } else { s };
+        let text = format!("{name} {}, {}, {}, {r}", freg_name(rd), freg_name(rs1), freg_name(rs2));
+        self.word(name, f(rd, rs1, rs2, rm), text);
+    }
+
+    fn fp_sign_minmax(&mut self) {
+        let double = self.rng.percent(50);
+        let (s, d) = self.rng.pick(F_SIGN_MINMAX);
+        let (name, f) = if double { d } else { s };
+        let rs1 = self.fsrc();
+        let rs2 = if self.rng.percent(15) { rs1 } else { self.fsrc() };
+        self.maybe_fedge(rs1, !double, 25);
+        self.maybe_fedge(rs2, !double, 25);
+        let rd = self.fsrc();
+        let text = format!("{name} {}, {}, {}", freg_name(rd), freg_name(rs1), freg_name(rs2));
+        self.word(name, f(rd, rs1, rs2), text);
+    }
+
+    fn fp_compare(&mut self) {
+        let double = self.rng.percent(50);
+        let (s, d) = self.rng.pick(F_CMP);
+        let (name, f) = if double { d } else { s };
+        let rs1 = self.fsrc();
+        let rs2 = if self.rng.percent(10) { rs1 } else { self.fsrc() };
+        self.maybe_fedge(rs1, !double, 25);
+        self.maybe_fedge(rs2, !double, 25);
+        let rd = self.dst();
+        let text = format!("{name} {}, {}, {}", reg_name(rd), freg_name(rs1), freg_name(rs2));
+        self.word(name, f(rd, rs1, rs2), text);
+    }
+
+    fn fp_to_int(&mut self) {
+        let double = self.rng.percent(50);
+        let (s, d) = self.rng.pick(F_TO_INT);
+        let (name, f) = if double { d } else { s };
+        let rs1 = self.fsrc();
+        self.maybe_fedge(rs1, !double, 40);
+        let (rd, rm) = (self.dst(), self.rm());
+        let text = format!("{name} {}, {}, {}", reg_name(rd), freg_name(rs1), RM_NAMES[rm as usize]);
+        self.word(name, f(rd, rs1, rm), text);
+    }
+
+    fn fp_from_int(&mut self) {
+        let double = self.rng.percent(50);
+        let (s, d) = self.rng.pick(F_FROM_INT);
+        let (name, f) = if double { d } else { s };
+        let rs1 = self.src();
+        if self.writable(rs1) && self.rng.percent(40) {
+            let v = ivalue(self.rng);
+            self.li(rs1, v);
+        }
+        let (rd, rm) = (self.fsrc(), self.rm());
+        let text = format!("{name} {}, {}, {}", freg_name(rd), reg_name(rs1), RM_NAMES[rm as usize]);
+        self.word(name, f(rd, rs1, rm), text);
+    }
+
+    /// fcvt.s.d and fcvt.d.s.
+    fn fp_convert(&mut self) {
+        let to_single = self.rng.percent(50);
+        let rs1 = self.fsrc();
+        self.maybe_fedge(rs1, !to_single, 40);
+        let (rd, rm) = (self.fsrc(), self.rm());
+        let (name, f): (_, EncF2) = if to_single {
+            ("fcvt.s.d", asm::fcvt_s_d)
+        } else {
+            ("fcvt.d.s", asm::fcvt_d_s)
+        };
+        let text = format!(
+            "{name} {}, {}, {}",
+            freg_name(rd),
+            freg_name(rs1),
+            RM_NAMES[rm as usize]
+        );
+        self.word(name, f(rd, rs1, rm), text);
+    }
+
+    /// fmv.x.w, fmv.x.d, fmv.w.x, fmv.d.x, fclass.s, fclass.d.
+    fn fp_move_class(&mut self) {
+        match self.rng.below(6) {
+            0..=3 => {
+                let double = self.rng.percent(50);
+                let class = self.rng.percent(50);
+                let rs1 = self.fsrc();
+                self.maybe_fedge(rs1, !double, 30);
+                let rd = self.dst();
+                let (name, f): (_, Enc2) = match (class, double) {
+                    (false, false) => ("fmv.x.w", asm::fmv_x_w),
+                    (false, true) => ("fmv.x.d", asm::fmv_x_d),
+                    (true, false) => ("fclass.s", asm::fclass_s),
+                    (true, true) => ("fclass.d", asm::fclass_d),
+                };
+                self.word(name, f(rd, rs1), format!("{name} {}, {}", reg_name(rd), freg_name(rs1)));
+            }
+            _ => {
+                let rs1 = self.src();
+                self.maybe_edge(rs1, 20);
+                let rd = self.fsrc();
+                let (name, f): (_, Enc2) = if self.rng.percent(50) {
+                    ("fmv.w.x", asm::fmv_w_x)
+                } else {
+                    ("fmv.d.x", asm::fmv_d_x)
+                };
+                self.word(name, f(rd, rs1), format!("{name} {}, {}", freg_name(rd), reg_name(rs1)));
+            }
+        }
+    }
+
+    /// Reads and writes of fflags, frm and fcsr. frm always holds a valid
+    /// rounding mode when a dynamic-mode instruction runs.
+    fn fp_csr(&mut self) {
+        let rd = self.dst();
+        let valid = self.rng.below(5);
+        match self.rng.below(9) {
+            // fsrm, fscsr with a register (bits above the field are ignored).
+            0 | 1 => {
+                let t = self.wr();
+                let (name, csr) = self.rng.pick(&[("frm", FRM), ("fcsr", FCSR)]);
+                let shift = if csr == FRM { 0 } else { 5 };
+                let mut v = (self.rng.next() & !(7 << shift)) | valid << shift;
+                if self.rng.percent(50) {
+                    v &= 0xff;
+                }
+                self.li(t, v);
+                let text = format!("csrrw {}, {name}, {}", reg_name(rd), reg_name(t));
+                self.word("csrrw", asm::csrrw(rd, csr, t), text);
+            }
+            // fsrmi.
+            2 => {
+                let text = format!("csrrwi {}, frm, {valid}", reg_name(rd));
+                self.word("csrrwi", asm::csrrwi(rd, FRM, valid as u32), text);
+            }
+            // fsflags with any register.
+            3 => {
+                let rs = self.src();
+                let text = format!("csrrw {}, fflags, {}", reg_name(rd), reg_name(rs));
+                self.word("csrrw", asm::csrrw(rd, FFLAGS, rs), text);
+            }
+            // Setting or clearing fflags bits; clearing frm or fcsr bits
+            // (which leaves a valid rounding mode valid).
+            4 | 5 => {
+                let (cname, csr) = self.rng.pick(F_CSRS);
+                let set = csr == FFLAGS && self.rng.percent(50);
+                if self.rng.percent(50) {
+                    let imm = self.rng.below(32) as u32;
+                    let (name, bits) = if set {
+                        ("csrrsi", asm::csrrsi(rd, csr, imm))
+                    } else {
+                        ("csrrci", asm::csrrci(rd, csr, imm))
+                    };
+                    self.word(name, bits, format!("{name} {}, {cname}, {imm}", reg_name(rd)));
+                } else {
+                    let rs = self.src();
+                    let (name, bits) = if set {
+                        ("csrrs", asm::csrrs(rd, csr, rs))
+                    } else {
+                        ("csrrc", asm::csrrc(rd, csr, rs))
+                    };
+                    self.word(
+                        name,
+                        bits,
+                        format!("{name} {}, {cname}, {}", reg_name(rd), reg_name(rs)),
+                    );
+                }
+            }
+            // frflags, frrm, frcsr.
+            6 | 7 => {
+                let (cname, csr) = self.rng.pick(F_CSRS);
+                let text = format!("csrrs {}, {cname}, zero", reg_name(rd));
+                self.word("csrrs", asm::csrrs(rd, csr, ZERO), text);
+            }
+            // frm holds an invalid mode for a moment: it reads back as written.
+            _ => {
+                let bad = self.rng.range(5, 7) as u32;
+                let text = format!("csrrwi {}, frm, {bad}  # invalid mode", reg_name(rd));
+                self.word("csrrwi", asm::csrrwi(rd, FRM, bad), text);
+                let rd2 = self.dst();
+                let (cname, csr) = self.rng.pick(&[("frm", FRM), ("fcsr", FCSR)]);
+                let text = format!("csrrs {}, {cname}, zero", reg_name(rd2));
+                self.word("csrrs", asm::csrrs(rd2, csr, ZERO), text);
+                let text = format!("csrrwi zero, frm, {valid}");
+                self.word("csrrwi", asm::csrrwi(ZERO, FRM, valid as u32), text);
+            }
+        }
+    }
+}
+
 /// The seed of program `index` of a run: programs are independent of how
 /// they are batched.
 fn program_seed(seed: u64, index: u64) -> u64 {
@@ -1208,6 +1797,11 @@ impl Program {
         for r in regs.iter_mut().skip(1) {
             *r = value(&mut rng);
         }
+        let mut fregs = [0u64; 32];
+        for f in fregs.iter_mut() {
+            *f = fvalue(&mut rng);
+        }
+        let frm = rng.below(5) as u32;
         let mut area = vec![0u8; AREA];
         for chunk in area.chunks_mut(8) {
             let v = if rng.percent(30) { value(&mut rng) } else { rng.next() };
@@ -1229,6 +1823,8 @@ impl Program {
         Program {
             index,
             regs,
+            fregs,
+            frm,
             area,
             base,
             count,
@@ -1256,6 +1852,24 @@ impl Program {
             .into_iter()
             .map(|w| word("li", w, format!("li {rb}, {area:#x}  # the data area")))
             .collect();
+        for f in 0..32 {
+            let off = INIT_F_OFF + 8 * f as i32;
+            out.push(word(
+                "fld",
+                asm::fld(f, b, off),
+                format!("fld {}, {off}({rb})  # = {:#x}", freg_name(f), self.fregs[f as usize]),
+            ));
+        }
+        // fscsr zero: this program's flags are its own; then its rounding mode.
+        out.push(word(
+            "csrrw",
+            asm::csrrw(ZERO, FCSR, ZERO),
+            "csrrw zero, fcsr, zero".into(),
+        ));
+        if self.frm != 0 {
+            let text = format!("csrrwi zero, frm, {}  # {}", self.frm, RM_NAMES[self.frm as usize]);
+            out.push(word("csrrwi", asm::csrrwi(ZERO, FRM, self.frm), text));
+        }
         for r in (1..32).filter(|&r| r != b) {
             let off = INIT_OFF + 8 * r as i32;
             out.push(word(
@@ -1273,6 +1887,19 @@ impl Program {
                 format!("sd {}, {off}({rb})", reg_name(r)),
             ));
         }
+        for f in 0..32 {
+            let off = DUMP_OFF + 8 * (F_WORD as i32 + f as i32);
+            out.push(word(
+                "fsd",
+                asm::fsd(f, b, off),
+                format!("fsd {}, {off}({rb})", freg_name(f)),
+            ));
+        }
+        let t = if b == A0 { A1 } else { A0 };
+        let rt = reg_name(t);
+        out.push(word("csrrs", asm::csrr(t, FCSR), format!("csrrs {rt}, fcsr, zero")));
+        let off = DUMP_OFF + 8 * FCSR_WORD as i32;
+        out.push(word("sd", asm::sd(t, b, off), format!("sd {rt}, {off}({rb})  # fcsr")));
         out.push(word(
             "addi",
             asm::addi(A1, b, DUMP_OFF),
@@ -1387,6 +2014,10 @@ impl Program {
         for (r, v) in self.regs.iter().enumerate() {
             data[init + 8 * r..init + 8 * r + 8].copy_from_slice(&v.to_le_bytes());
         }
+        let finit = (area as isize + INIT_F_OFF as isize) as usize;
+        for (f, v) in self.fregs.iter().enumerate() {
+            data[finit + 8 * f..finit + 8 * f + 8].copy_from_slice(&v.to_le_bytes());
+        }
         data[dump..dump + 8].copy_from_slice(&self.index.to_le_bytes());
         data[area..area + AREA].copy_from_slice(&self.area);
     }
@@ -1439,10 +2070,10 @@ impl Batch {
         lines
     }
 
-    /// Every instruction of the batch as rvmsmp decodes it (for coverage).
-    pub fn decoded_ops(&self) -> Vec<Op> {
+    /// Every instruction of the batch: its bits as fetched.
+    fn instructions(&self) -> Vec<u32> {
         let code = &self.elf[0x1000..0x1000 + self.code_len];
-        let mut ops = Vec::new();
+        let mut out = Vec::new();
         let mut at = 0;
         while at + 2 <= code.len() {
             let lo = u16::from_le_bytes([code[at], code[at + 1]]) as u32;
@@ -1451,11 +2082,33 @@ impl Batch {
             } else {
                 lo
             };
-            let insn = decode(bits);
-            ops.push(insn.op);
-            at += insn.len as usize;
+            out.push(bits);
+            at += decode(bits).len as usize;
         }
-        ops
+        out
+    }
+
+    /// Every instruction of the batch as rvmsmp decodes it (for coverage).
+    pub fn decoded_ops(&self) -> Vec<Op> {
+        self.instructions().into_iter().map(|bits| decode(bits).op).collect()
+    }
+
+    /// How many of the batch's F and D instructions with a rounding-mode
+    /// field have each value of it (7: dynamic).
+    pub fn rounding_modes(&self) -> [u64; 8] {
+        let mut modes = [0; 8];
+        for bits in self.instructions() {
+            // FMA opcodes; OP-FP add, sub, mul, div, sqrt, fcvt (f-f, f-x, x-f).
+            let rounds = match bits & 0x7f {
+                0x43 | 0x47 | 0x4b | 0x4f => true,
+                0x53 => matches!(bits >> 27, 0x00..=0x03 | 0x0b | 0x08 | 0x18 | 0x1a),
+                _ => false,
+            };
+            if rounds {
+                modes[(bits >> 12 & 7) as usize] += 1;
+            }
+        }
+        modes
     }
 }
 
