@@ -8,26 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::common::have;
 use crate::kernel::Spec;
 use rvmsmp::devices::annotate::EventKind;
 use rvmsmp::ExitReason;
 
 const PROGRAMS: [&str; 6] = ["printf", "malloc", "strings", "math", "setjmp", "fpheavy"];
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install {tool} (cargo xtask ci does)"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
 
 /// Builds every compat program once per test run; None if the compiler is missing.
 fn built() -> Option<&'static Path> {

@@ -248,22 +248,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
     v.unwrap_or_else(|_| panic!("{name}={s} is not a number"))
 }
 
-/// Whether qemu-riscv64 can be run; under CI it must be (as in `qemu`).
-fn have_qemu() -> bool {
-    let found = Command::new("qemu-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install qemu-riscv64 (cargo xtask ci does)"
-        );
-        eprintln!("skipping: qemu-riscv64 is not installed");
-    }
-    found
-}
-
 /// qemu-riscv64 running an ELF, its stdout and stderr read on threads.
 struct Qemu {
     child: Child,
@@ -493,7 +477,7 @@ struct Tally {
 
 #[test]
 fn generated_programs_match_qemu_user() {
-    if !have_qemu() {
+    if !crate::common::have("qemu-riscv64") {
         return;
     }
     let seed = env_u64("RVMSMP_DIFF_SEED", DEFAULT_SEED);

@@ -8,24 +8,9 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::have;
 use crate::kernel::{program_path, run, Spec};
 use rvmsmp::ExitReason;
-
-/// Whether `program` can be run; under CI it must be.
-fn have(program: &str) -> bool {
-    let found = Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install {program} (cargo xtask ci does)"
-        );
-        eprintln!("skipping: {program} is not installed");
-    }
-    found
-}
 
 /// Runs a command with a time limit; returns (stdout, exit code).
 fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (String, Option<i32>) {

@@ -4,8 +4,8 @@ mod common;
 
 mod compat;
 mod diff;
-mod gen;
 mod fp;
+mod gen;
 mod isa;
 mod kernel;
 mod litmus;

@@ -175,3 +175,21 @@ pub mod csr {
     pub const TIME: u32 = 0xc01;
     pub const MHARTID: u32 = 0xf14;
 }
+
+/// Whether an external tool (QEMU, a cross compiler) can be run. Tests that
+/// need one skip with a message when it is missing, except under CI, which
+/// installs them all (`cargo xtask ci`): there a missing tool is a failure.
+pub fn have(tool: &str) -> bool {
+    let found = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {tool} (cargo xtask ci does)"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
