@@ -34,6 +34,7 @@ struct program_header {
 #define AT_PHNUM 5
 #define AT_PAGESZ 6
 #define AT_ENTRY 9
+#define AT_HWCAP 16
 #define AT_UID 11
 #define AT_EUID 12
 #define AT_GID 13
@@ -119,9 +120,13 @@ int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **ar
   static const uint8 random_bytes[16] = {0x72, 0x76, 0x6d, 0x73, 0x6d, 0x70, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   uint64 random_va = sp = push(p, sp, random_bytes, sizeof random_bytes);
 
+  // AT_HWCAP: one bit per single-letter extension (bit n = letter 'A' + n), as Linux reports rv64imafdc.
+  uint64 hwcap = 0;
+  for (const char *ext = "imafdc"; *ext; ext++)
+    hwcap |= 1UL << (*ext - 'a');
   uint64 auxv[][2] = {
       {AT_PHDR, phdr_va}, {AT_PHENT, sizeof(struct program_header)}, {AT_PHNUM, eh.phnum},
-      {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
+      {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_HWCAP, hwcap}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
       {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, execfn}, {AT_NULL, 0},
   };
   // Then, from sp upwards: argc, argv[], NULL, envp[] (empty) NULL, auxv; sp 16-byte aligned.
