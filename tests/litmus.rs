@@ -20,7 +20,6 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::FileFailurePersistence;
 
 use crate::common::{place, power_off, Captured};
 use rvmsmp::asm::{self, reg::*};
@@ -390,11 +389,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    }
+    crate::common::proptest_config(256)
 }
 
 proptest! {

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::FileFailurePersistence;
 
 use rvmsmp::asm::{self, reg::*};
 use rvmsmp::bus::Bus;
@@ -845,11 +844,7 @@ fn same_entries(bus: &Bus, mem: &BTreeMap<u64, u64>) -> Result<(), TestCaseError
 
 /// These run in microseconds: more cases than the 256 required.
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 1024,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    }
+    crate::common::proptest_config(1024)
 }
 
 proptest! {

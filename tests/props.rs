@@ -37,7 +37,6 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::FileFailurePersistence;
 
 use crate::common::Captured;
 use crate::gen::{self, Asm, Segment, PF_R, PF_W, PF_X};
@@ -1958,11 +1957,7 @@ fn check_case(plans: &[ProcPlan], seed: u64, cfg: &RunCfg) -> Result<(), TestCas
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    }
+    crate::common::proptest_config(256)
 }
 
 proptest! {

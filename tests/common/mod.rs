@@ -193,3 +193,16 @@ pub fn have(tool: &str) -> bool {
     }
     found
 }
+
+/// The proptest configuration of the property tests: `cases` cases, and any
+/// failure saved next to the test's source (`*.proptest-regressions`, kept
+/// in the repository as regression cases).
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..proptest::test_runner::Config::default()
+    }
+}
