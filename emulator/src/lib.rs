@@ -12,6 +12,7 @@ pub mod bus;
 pub mod console;
 pub mod cost;
 pub mod cpu;
+pub mod debug;
 pub mod devices;
 pub mod error;
 pub mod fdt;

@@ -25,6 +25,10 @@ use crate::fdt::{self, FdtOptions};
 use crate::loader::ElfImage;
 use crate::memmap::MAX_HARTS;
 
+// The observed run loop of the debugger and the traces (crate::debug).
+mod observed;
+pub use observed::{RunCursor, RunOutcome};
+
 /// The default quantum: cycles a hart runs before the next takes its turn.
 /// It bounds how late a hart notices another hart's interrupt, so it is
 /// kept near a real inter-processor interrupt's latency.
@@ -176,26 +180,55 @@ impl Machine {
     /// ever run again.
     pub fn run(&mut self) -> ExitReason {
         let reason = loop {
-            if let Some(reason) = self.bus.exit {
+            if let Some(reason) = self.before_round() {
                 break reason;
-            }
-            if self.config.max_cycles.is_some_and(|max| self.now >= max) {
-                break ExitReason::MaxCycles;
             }
             self.run_round();
-            if let Some(reason) = self.bus.exit {
+            if let Some(reason) = self.after_round() {
                 break reason;
             }
-            if let Some(code) = self.htif.and_then(|h| h.poll(&mut self.bus)) {
-                break ExitReason::Htif(code);
-            }
-            self.bus.poll_console_input();
-            if self.harts.iter().all(|h| h.waiting) {
-                if let Some(reason) = self.skip_idle_time() {
-                    break reason;
-                }
-            }
         };
+        self.end_run(reason)
+    }
+
+    // The steps of `run` around each round, shared with the debugger's
+    // observed loop (machine/observed.rs), which must do exactly the same.
+
+    /// Before a round: a reason to stop if the run is over, else the work
+    /// due before the round starts.
+    fn before_round(&mut self) -> Option<ExitReason> {
+        if let Some(reason) = self.bus.exit {
+            return Some(reason);
+        }
+        if self.config.max_cycles.is_some_and(|max| self.now >= max) {
+            return Some(ExitReason::MaxCycles);
+        }
+        None
+    }
+
+    /// After a round: a reason to stop, or the work between rounds (HTIF,
+    /// console input, skipping time when every hart waits).
+    fn after_round(&mut self) -> Option<ExitReason> {
+        if let Some(reason) = self.bus.exit {
+            return Some(reason);
+        }
+        if let Some(code) = self.htif.and_then(|h| h.poll(&mut self.bus)) {
+            return Some(ExitReason::Htif(code));
+        }
+        self.bus.poll_console_input();
+        if self.harts.iter().all(|h| h.waiting) {
+            return self.skip_idle_time();
+        }
+        None
+    }
+
+    /// The end of a round that ran to `until`.
+    fn close_round(&mut self, until: u64) {
+        self.now = until;
+        self.settle_accounts();
+    }
+
+    fn end_run(&mut self, reason: ExitReason) -> ExitReason {
         self.bus.exit = Some(reason);
         self.bus.uart.flush();
         self.settle_accounts();
@@ -235,18 +268,24 @@ impl Machine {
 
     /// One round: every hart runs to the end of the quantum, in id order.
     pub fn run_round(&mut self) {
-        let mut until = self.now + self.config.quantum;
-        if let Some(max) = self.config.max_cycles {
-            until = until.min(max);
-        }
+        let until = self.next_round_end();
         for hart in &mut self.harts {
             hart.run_slice(&mut self.bus, until);
             if self.bus.exit.is_some() {
                 break;
             }
         }
-        self.now = until;
-        self.settle_accounts();
+        self.close_round(until);
+    }
+
+    /// Where the round starting now ends: a quantum later, or earlier at
+    /// `--max-cycles`.
+    pub fn next_round_end(&self) -> u64 {
+        let mut until = self.now + self.config.quantum;
+        if let Some(max) = self.config.max_cycles {
+            until = until.min(max);
+        }
+        until
     }
 
     /// All harts wait: advance time to the next timer event. Returns a

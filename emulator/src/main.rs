@@ -12,6 +12,8 @@ use rvmsmp::machine::{exit_status, EXIT_DEADLOCK, EXIT_KERNEL_PANIC, EXIT_MAX_CY
 use rvmsmp::report::Report;
 use rvmsmp::{sweep, trace};
 use rvmsmp::{EmuError, ExitReason, Machine, MachineConfig};
+// Debugging and tracing (docs/debugging.md).
+use rvmsmp::debug::symbols::{SymbolTable, Symbols};
 
 /// Status for bad input: unusable files or options.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -27,7 +29,7 @@ comes from a documented cycle model, so the same program and flags give the same
 cycle counts on any host.",
     after_help = "Exit status: the guest's own exit status when it powers off (test finisher or HTIF); \
 2 for bad input; 123 when the kernel panics (run); 124 when --max-cycles stops the run; 125 when every hart waits for an interrupt that \
-can never come."
+can never come; 126 when the debugger's `quit` (or gdb's `kill`) ends the run."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -187,6 +189,9 @@ struct BareArgs {
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
 
+    #[command(flatten)]
+    debug: DebugArgs,
+
     /// The RISC-V RV64 ELF executable to run; every hart starts at its entry with its id in a0
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
@@ -233,6 +238,9 @@ struct RunArgs {
     /// file small for long runs
     #[arg(long, value_name = "START..END", requires = "trace_json")]
     trace_window: Option<String>,
+
+    #[command(flatten)]
+    debug: DebugArgs,
 
     /// The static RV64 Linux executable to run
     #[arg(value_name = "PROG.elf")]
@@ -281,9 +289,14 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     let bytes = read_input(&args.prog)?;
     let image = ElfImage::parse(&args.prog, &bytes)?;
     let console = Box::new(std::io::stdout());
-    let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
+    let mut machine = Machine::new(config, console, args.debug.console_input())?;
     machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
-    let reason = machine.run();
+    let symbols = || Symbols {
+        tables: vec![SymbolTable::from_elf("program", &bytes)],
+    };
+    let Some(reason) = run_machine(&mut machine, &args.debug, symbols)? else {
+        return Ok(ExitCode::from(EXIT_DEBUGGER_QUIT));
+    };
     report_stop(&machine, reason);
     if args.stats {
         eprint!("{}", machine.stats_report());
@@ -318,7 +331,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         slice_ticks: args.slice,
     };
     let console = Box::new(std::io::stdout());
-    let mut machine = Machine::new(config, console, rvmsmp::console::stdin_input())?;
+    let mut machine = Machine::new(config, console, args.debug.console_input())?;
     let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
     if let Some(path) = &args.trace_json {
         // Fail before the run, not after it, if the trace cannot be written.
@@ -329,7 +342,15 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         machine.bus.annotate.record = true;
     }
     kernel::boot(&mut machine, &workload)?;
-    let reason = machine.run();
+    let symbols = || Symbols {
+        tables: vec![
+            SymbolTable::from_elf("kernel", kernel::KERNEL_ELF),
+            SymbolTable::from_elf("user", &workload.program),
+        ],
+    };
+    let Some(reason) = run_machine(&mut machine, &args.debug, symbols)? else {
+        return Ok(ExitCode::from(EXIT_DEBUGGER_QUIT));
+    };
     report_stop(&machine, reason);
     let status = if machine.bus.annotate.panicked {
         eprintln!("rvmsmp: the kernel panicked (exit status {EXIT_KERNEL_PANIC})");
@@ -345,6 +366,80 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         trace::write(&machine, path, window.unwrap_or_default())?;
     }
     Ok(ExitCode::from(status))
+}
+
+// Debugging and tracing: --debug, --gdb and --trace (docs/debugging.md).
+
+/// Status when the debugger ends the run before the guest does.
+const EXIT_DEBUGGER_QUIT: u8 = 126;
+
+/// Options for the debugger, the GDB server and the traces.
+#[derive(Args)]
+struct DebugArgs {
+    /// Open the debugger's prompt on standard input, stopped before the first instruction (type `help`); it works
+    /// over a pipe, so a file of commands is a script. The guest gets no console input then
+    #[arg(long, conflicts_with = "gdb")]
+    debug: bool,
+
+    /// Serve gdb on 127.0.0.1:PORT (or on the Unix socket PATH) before the first instruction; each hart is a thread.
+    /// When gdb detaches or the connection fails, the run goes on to its end
+    #[arg(long, value_name = "PORT|PATH")]
+    gdb: Option<String>,
+
+    /// Write a trace: `--trace traps FILE` (every trap, interrupt and IPI) or `--trace insns FILE` (every retired
+    /// instruction, in the format of Spike's --log-commits); may be given for both
+    #[arg(long, num_args = 2, value_names = ["KIND", "FILE"], action = clap::ArgAction::Append)]
+    trace: Vec<String>,
+
+    /// Trace only these harts: a list of numbers and ranges, e.g. 0,3,5-7
+    #[arg(long, value_name = "LIST")]
+    trace_harts: Option<String>,
+
+    /// Trace only the cycles START..END of each hart's clock (either end may be left out)
+    #[arg(long, value_name = "START..END")]
+    trace_cycles: Option<String>,
+}
+
+impl DebugArgs {
+    fn options(&self) -> rvmsmp::debug::Options {
+        rvmsmp::debug::Options {
+            prompt: self.debug,
+            gdb: self.gdb.clone(),
+            traces: self
+                .trace
+                .chunks(2)
+                .map(|p| (p[0].clone(), PathBuf::from(&p[1])))
+                .collect(),
+            trace_harts: self.trace_harts.clone(),
+            trace_cycles: self.trace_cycles.clone(),
+        }
+    }
+
+    /// The guest's console input: none when the prompt reads standard input.
+    fn console_input(&self) -> Box<dyn rvmsmp::devices::uart::ConsoleInput> {
+        if self.debug {
+            Box::new(rvmsmp::devices::uart::NoInput)
+        } else {
+            rvmsmp::console::stdin_input()
+        }
+    }
+}
+
+/// Runs the machine: the fast loop, or the observed one when debugging or
+/// tracing. `None` when the debugger ended the run early.
+fn run_machine(
+    machine: &mut Machine,
+    debug: &DebugArgs,
+    symbols: impl FnOnce() -> Symbols,
+) -> Result<Option<ExitReason>, EmuError> {
+    let options = debug.options();
+    if !options.active() {
+        return Ok(Some(machine.run()));
+    }
+    match rvmsmp::debug::run(machine, symbols(), &options)? {
+        rvmsmp::debug::Ending::Exited(reason) => Ok(Some(reason)),
+        rvmsmp::debug::Ending::Quit => Ok(None),
+    }
 }
 
 fn main() -> ExitCode {
