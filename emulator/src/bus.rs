@@ -9,6 +9,7 @@ use crate::devices::clint::Clint;
 use crate::devices::plic::Plic;
 use crate::devices::test_finisher::{self, FinisherRequest};
 use crate::devices::uart::{ConsoleInput, Uart};
+use crate::devices::virtio_blk::{self, VirtioBlk};
 use crate::memmap::{self, Region};
 
 /// Why the machine stopped.
@@ -30,11 +31,39 @@ pub enum ExitReason {
 /// guest first touches them, so a large `--mem` costs nothing up front.
 pub struct Ram {
     bytes: Vec<u8>,
+    /// One bit per 4 KiB page: set when instructions were decoded from the
+    /// page into the block cache (cpu/blocks.rs), cleared when it is written.
+    code_pages: Vec<u64>,
+    /// Bumped by every write to a page whose bit was set: the decoded
+    /// blocks are stale from then on.
+    code_generation: u64,
 }
 
 impl Ram {
     fn new(size: usize) -> Ram {
-        Ram { bytes: vec![0; size] }
+        Ram {
+            bytes: vec![0; size],
+            code_pages: vec![0; size.div_ceil(4096).div_ceil(64)],
+            code_generation: 0,
+        }
+    }
+
+    /// Notes a write to RAM bytes [off, off + len): if it touches a page
+    /// that holds decoded code, the decoded blocks are stale.
+    #[inline]
+    fn written(&mut self, off: usize, len: usize) {
+        let (first, last) = (off >> 12, (off + len.max(1) - 1) >> 12);
+        if (first..=last).any(|page| self.code_pages[page >> 6] >> (page & 63) & 1 != 0) {
+            self.code_written(first, last);
+        }
+    }
+
+    #[cold]
+    fn code_written(&mut self, first: usize, last: usize) {
+        for page in first..=last {
+            self.code_pages[page >> 6] &= !(1 << (page & 63));
+        }
+        self.code_generation += 1;
     }
 
     #[inline]
@@ -47,7 +76,10 @@ impl Ram {
         &self.bytes
     }
 
+    /// All of RAM, for writing: whatever the caller writes, decoded blocks
+    /// are dropped.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.code_generation += 1;
         &mut self.bytes
     }
 }
@@ -58,6 +90,12 @@ pub struct Bus {
     pub plic: Plic,
     pub uart: Uart,
     pub annotate: Annotate,
+    /// The disk, in the first virtio-mmio slot (`--disk`); without one the
+    /// virtio-mmio slots are not mapped.
+    pub virtio_blk: Option<VirtioBlk>,
+    /// Decoded instructions, shared by all harts (cpu/blocks.rs); a hart
+    /// takes it while it runs a slice.
+    pub(crate) blocks: crate::cpu::blocks::BlockCache,
     /// Set when the machine must stop; harts check it between slices.
     pub exit: Option<ExitReason>,
     /// Counts device accesses that may have changed an interrupt line, so a
@@ -91,6 +129,8 @@ impl Bus {
             plic: Plic::new(harts),
             uart: Uart::new(console, input),
             annotate: Annotate::new(harts),
+            virtio_blk: None,
+            blocks: Default::default(),
             exit: None,
             irq_epoch: 0,
             reservations: vec![None; harts],
@@ -126,6 +166,7 @@ impl Bus {
         if self.reserved > 0 {
             self.break_reservations(pa, size);
         }
+        self.ram.written(off, size as usize);
         let bytes = value.to_le_bytes();
         self.ram.bytes[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
         Some(())
@@ -147,14 +188,37 @@ impl Bus {
         self.write_ram(pa, 8, value)
     }
 
+    /// The RAM bytes `[pa, pa + len)`; `None` if any of them is not RAM.
+    pub fn ram_slice(&self, pa: u64, len: u64) -> Option<&[u8]> {
+        let off = self.ram.offset(pa, len)?;
+        Some(&self.ram.bytes[off..off + len as usize])
+    }
+
     /// Copies bytes into RAM (for loaders); `None` if any byte is not RAM.
     pub fn write_ram_bytes(&mut self, pa: u64, data: &[u8]) -> Option<()> {
         let off = self.ram.offset(pa, data.len() as u64)?;
         if self.reserved > 0 {
             self.break_reservations(pa, data.len() as u64);
         }
+        self.ram.written(off, data.len());
         self.ram.bytes[off..off + data.len()].copy_from_slice(data);
         Some(())
+    }
+
+    /// Marks RAM [pa, pa + len) as holding decoded instructions, so that a
+    /// write there makes the block cache start afresh.
+    pub fn mark_code(&mut self, pa: u64, len: u64) {
+        if let Some(off) = self.ram.offset(pa, len) {
+            for page in off >> 12..=(off + len.max(1) as usize - 1) >> 12 {
+                self.ram.code_pages[page >> 6] |= 1 << (page & 63);
+            }
+        }
+    }
+
+    /// Counts writes to pages holding decoded instructions (see `mark_code`).
+    #[inline]
+    pub fn code_generation(&self) -> u64 {
+        self.ram.code_generation
     }
 
     /// Hart `hart` reserves the granule holding `pa` (LR).
@@ -214,6 +278,8 @@ impl Bus {
             Some(0)
         } else if memmap::ANNOTATE.contains(pa, size) {
             self.annotate.read(pa - memmap::ANNOTATE.base, size)
+        } else if memmap::VIRTIO_SLOTS.contains(pa, size) {
+            self.virtio_read(pa - memmap::VIRTIO_SLOTS.base, size)
         } else {
             None
         }
@@ -242,9 +308,52 @@ impl Bus {
             Some(())
         } else if memmap::ANNOTATE.contains(pa, size) {
             self.annotate.write(pa - memmap::ANNOTATE.base, size, value, hart, now)
+        } else if memmap::VIRTIO_SLOTS.contains(pa, size) {
+            self.virtio_write(pa - memmap::VIRTIO_SLOTS.base, size, value, now)
         } else {
             None
         }
+    }
+
+    /// The virtio-mmio slots: the disk in slot 0, empty transports in the
+    /// others; nothing at all (an access fault) without a disk.
+    fn virtio_read(&mut self, offset: u64, size: u64) -> Option<u64> {
+        let disk = self.virtio_blk.as_ref()?;
+        if offset >= memmap::VIRTIO0.size {
+            return virtio_blk::empty_slot_read(offset % memmap::VIRTIO0.size, size);
+        }
+        disk.read(offset, size)
+    }
+
+    fn virtio_write(&mut self, offset: u64, size: u64, value: u64, now: u64) -> Option<()> {
+        let mut disk = self.virtio_blk.take()?;
+        let done = if offset >= memmap::VIRTIO0.size {
+            virtio_blk::empty_slot_read(offset % memmap::VIRTIO0.size, size).map(drop)
+        } else {
+            disk.write(offset, size, value, now, self)
+        };
+        self.plic.set_source_level(memmap::VIRTIO0_IRQ, disk.irq());
+        self.virtio_blk = Some(disk);
+        done
+    }
+
+    /// The cycle of the next device event that must happen between rounds
+    /// (a disk request completing), if any.
+    pub fn next_device_event(&self) -> Option<u64> {
+        self.virtio_blk.as_ref().and_then(VirtioBlk::next_event)
+    }
+
+    /// Does the device work due by cycle `now` (between rounds): the disk
+    /// completes its requests and raises its interrupt.
+    pub fn advance_devices(&mut self, now: u64) {
+        if self.next_device_event().is_none_or(|t| t > now) {
+            return;
+        }
+        let mut disk = self.virtio_blk.take().expect("a device event comes from the disk");
+        disk.complete_due(now, self);
+        self.plic.set_source_level(memmap::VIRTIO0_IRQ, disk.irq());
+        self.virtio_blk = Some(disk);
+        self.irq_epoch += 1;
     }
 
     fn update_uart_irq(&mut self) {

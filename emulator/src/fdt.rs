@@ -15,6 +15,8 @@ pub struct FdtOptions {
     pub bootargs: Option<String>,
     /// An initial RAM disk: start and end physical addresses.
     pub initrd: Option<(u64, u64)>,
+    /// A disk in the first virtio-mmio slot (set by the machine when one is attached).
+    pub virtio_blk: bool,
 }
 
 /// The ISA string advertised for every hart.
@@ -139,6 +141,16 @@ pub fn build(harts: usize, ram: Region, options: &FdtOptions) -> FdtWriterResult
     fdt.property_u32("interrupts", memmap::UART0_IRQ)?;
     fdt.property_u32("interrupt-parent", plic_phandle)?;
     fdt.end_node(uart)?;
+
+    // Only the slot in use is listed (QEMU lists all eight).
+    if options.virtio_blk {
+        let disk = fdt.begin_node(&format!("virtio_mmio@{:x}", memmap::VIRTIO0.base))?;
+        fdt.property_u32("interrupts", memmap::VIRTIO0_IRQ)?;
+        fdt.property_u32("interrupt-parent", plic_phandle)?;
+        fdt.property_array_u64("reg", &reg(memmap::VIRTIO0))?;
+        fdt.property_string("compatible", "virtio,mmio")?;
+        fdt.end_node(disk)?;
+    }
 
     fdt.end_node(soc)?;
 

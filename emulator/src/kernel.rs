@@ -102,6 +102,7 @@ pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
     let options = FdtOptions {
         bootargs: Some(bootargs(w)),
         initrd: Some((start, end)),
+        ..FdtOptions::default()
     };
     machine.boot_bare(kernel_path, &kernel, &options)?;
     if machine.fdt_addr < end {

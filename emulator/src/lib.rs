@@ -16,6 +16,7 @@ pub mod debug;
 pub mod devices;
 pub mod error;
 pub mod fdt;
+pub mod fs;
 pub mod kernel;
 pub mod loader;
 pub mod machine;

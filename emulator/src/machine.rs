@@ -157,7 +157,11 @@ impl Machine {
     /// places it, or just below the top if that would overlap the image.
     fn place_fdt(&mut self, image_end: u64, options: &FdtOptions) -> Result<u64, EmuError> {
         let ram = self.bus.ram_region();
-        let blob = fdt::build(self.config.harts, ram, options)
+        let options = FdtOptions {
+            virtio_blk: self.bus.virtio_blk.is_some(),
+            ..options.clone()
+        };
+        let blob = fdt::build(self.config.harts, ram, &options)
             .map_err(|e| EmuError::Config(format!("cannot build the device tree: {e}")))?;
         let size = blob.len() as u64;
         let top = ram.end() - size;
@@ -203,6 +207,7 @@ impl Machine {
         if self.config.max_cycles.is_some_and(|max| self.now >= max) {
             return Some(ExitReason::MaxCycles);
         }
+        self.advance_devices();
         None
     }
 
@@ -279,13 +284,23 @@ impl Machine {
     }
 
     /// Where the round starting now ends: a quantum later, or earlier at
-    /// `--max-cycles`.
+    /// `--max-cycles` or at the disk's next completion (so that it happens
+    /// at its exact cycle, between rounds).
     pub fn next_round_end(&self) -> u64 {
         let mut until = self.now + self.config.quantum;
         if let Some(max) = self.config.max_cycles {
             until = until.min(max);
         }
+        if let Some(event) = self.bus.next_device_event() {
+            until = until.min(event.max(self.now + 1));
+        }
         until
+    }
+
+    /// Device work due by now, done between rounds before the next one
+    /// starts: the disk completes its requests (devices/virtio_blk.rs).
+    pub fn advance_devices(&mut self) {
+        self.bus.advance_devices(self.now);
     }
 
     /// All harts wait: advance time to the next timer event. Returns a
@@ -299,7 +314,11 @@ impl Machine {
         if self.harts.iter().any(|h| h.wakeup_pending()) {
             return None;
         }
-        let next = self.harts.iter().filter_map(|h| h.next_timer_event(&self.bus)).min();
+        let timers = self.harts.iter().filter_map(|h| h.next_timer_event(&self.bus)).min();
+        let next = match (timers, self.bus.next_device_event()) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        };
         let target = match (next, self.config.max_cycles) {
             (Some(t), Some(max)) => t.min(max),
             (Some(t), None) => t,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cli_disk::{report_disk, run_fs, run_mkfs, DiskArgs, FsArgs, MkfsArgs};
 use rvmsmp::fdt::FdtOptions;
 use rvmsmp::kernel::{self, Workload};
 use rvmsmp::loader::ElfImage;
@@ -17,6 +18,9 @@ use rvmsmp::debug::symbols::{SymbolTable, Symbols};
 
 /// Status for bad input: unusable files or options.
 const EXIT_BAD_INPUT: u8 = 2;
+
+// The disk: --disk and its options, `rvmsmp mkfs` and `rvmsmp fs`.
+mod cli_disk;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +71,23 @@ slave harts, beside the analytic bound min(slaves, 1/s), where s is the measured
 that the master spends serving it."
     )]
     Sweep(SweepArgs),
+    /// Build a file system image from a host directory, for --disk (format: docs/fs-format.md)
+    #[command(
+        long_about = "Write IMG, a disk image holding an rvmsmp file system (docs/fs-format.md) with a copy of \
+the directory tree DIR: its directories and regular files, names sorted, contents byte for byte (symbolic \
+links, devices, sockets and pipes are refused). IMG is created or overwritten, SIZE MiB long. The same tree \
+and options always give the same image. Then `rvmsmp run --disk IMG` boots the kernel with it, and \
+`rvmsmp fs` reads it back.",
+        after_help = "Example: rvmsmp mkfs disk.img rootfs/ --size 32 && rvmsmp fs ls disk.img /"
+    )]
+    Mkfs(MkfsArgs),
+    /// Read a file system image: list a directory, copy a file out, check consistency
+    #[command(
+        long_about = "Read an rvmsmp file system image (docs/fs-format.md) without changing it. A committed \
+log left by a run that stopped mid-operation is applied in memory first, as the kernel applies it at boot, so \
+what these commands show is what the kernel would see."
+    )]
+    Fs(FsArgs),
 }
 
 #[derive(Args)]
@@ -181,6 +202,9 @@ struct BareArgs {
     #[command(flatten)]
     machine: MachineArgs,
 
+    #[command(flatten)]
+    disk: DiskArgs,
+
     /// At exit, print per-hart counters to standard error: instructions retired, cycles, cycles in WFI
     #[arg(long)]
     stats: bool,
@@ -201,6 +225,9 @@ struct BareArgs {
 struct RunArgs {
     #[command(flatten)]
     machine: MachineArgs,
+
+    #[command(flatten)]
+    disk: DiskArgs,
 
     /// Number of copies of PROG to run [default: one per slave hart, or 1 with --harts 1]
     #[arg(long, value_name = "P")]
@@ -290,6 +317,7 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     let image = ElfImage::parse(&args.prog, &bytes)?;
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
+    args.disk.attach(&mut machine, false)?;
     machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
     let symbols = || Symbols {
         tables: vec![SymbolTable::from_elf("program", &bytes)],
@@ -298,6 +326,7 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
         return Ok(ExitCode::from(EXIT_DEBUGGER_QUIT));
     };
     report_stop(&machine, reason);
+    report_disk(&machine);
     if args.stats {
         eprint!("{}", machine.stats_report());
     }
@@ -341,6 +370,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         machine.record_timelines();
         machine.bus.annotate.record = true;
     }
+    args.disk.attach(&mut machine, true)?;
     kernel::boot(&mut machine, &workload)?;
     let symbols = || Symbols {
         tables: vec![
@@ -352,6 +382,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         return Ok(ExitCode::from(EXIT_DEBUGGER_QUIT));
     };
     report_stop(&machine, reason);
+    report_disk(&machine);
     let status = if machine.bus.annotate.panicked {
         eprintln!("rvmsmp: the kernel panicked (exit status {EXIT_KERNEL_PANIC})");
         EXIT_KERNEL_PANIC
@@ -448,6 +479,8 @@ fn main() -> ExitCode {
         Command::Bare(args) => run_bare(args),
         Command::Run(args) => run_kernel(args),
         Command::Sweep(args) => run_sweep(args),
+        Command::Mkfs(args) => run_mkfs(args),
+        Command::Fs(args) => run_fs(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("rvmsmp: error: {e}");

@@ -58,17 +58,26 @@ pub const UART0: Region = Region {
     base: 0x1000_0000,
     size: 0x100,
 };
-/// First of the eight virtio-mmio slots (reserved for the disk; nothing is mapped yet).
+/// The first virtio-mmio slot: the disk (`--disk`), a virtio block device.
 pub const VIRTIO0: Region = Region {
     name: "virtio_mmio0",
     base: 0x1000_1000,
     size: 0x1000,
+};
+/// All eight virtio-mmio slots, mapped only when a disk is attached (slots
+/// 1 to 7 are then empty transports, as on QEMU); unmapped otherwise.
+pub const VIRTIO_SLOTS: Region = Region {
+    name: "virtio_mmio",
+    base: VIRTIO0.base,
+    size: 8 * VIRTIO0.size,
 };
 /// Main memory starts here; its size is chosen at run time (`--mem`).
 pub const DRAM_BASE: u64 = 0x8000_0000;
 
 /// PLIC interrupt source of the UART.
 pub const UART0_IRQ: u32 = 10;
+/// PLIC interrupt source of the first virtio-mmio slot (the disk).
+pub const VIRTIO0_IRQ: u32 = 1;
 /// Number of PLIC interrupt sources, source 0 included (as QEMU virt).
 pub const PLIC_NUM_SOURCES: u32 = 96;
 
@@ -114,7 +123,7 @@ mod tests {
     #[test]
     fn platform_regions_do_not_overlap() {
         let mut all = DEVICES.to_vec();
-        all.push(VIRTIO0);
+        all.push(VIRTIO_SLOTS);
         all.push(dram(128 << 20));
         check_no_overlap(&all).unwrap();
     }

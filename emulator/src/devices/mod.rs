@@ -8,3 +8,4 @@ pub mod htif;
 pub mod plic;
 pub mod test_finisher;
 pub mod uart;
+pub mod virtio_blk;
