@@ -4,6 +4,7 @@ mod common;
 
 mod compat;
 mod diff;
+mod disk_device;
 mod fp;
 mod gen;
 mod isa;

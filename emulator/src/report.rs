@@ -24,6 +24,59 @@ pub struct Report {
     pub cycles: u64,
     pub per_hart: Vec<HartReport>,
     pub summary: Summary,
+    /// The disk, when the run had one (`--disk`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskReport>,
+}
+
+/// What the disk did (docs/disk.md).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DiskReport {
+    /// Capacity in 512-byte sectors.
+    pub sectors: u64,
+    /// Whether the guest's writes were kept in memory (`--snapshot`).
+    pub snapshot: bool,
+    /// Cycles per request (`--disk-latency`).
+    pub latency: u64,
+    pub reads: u64,
+    pub writes: u64,
+    pub flushes: u64,
+    /// Other requests (GET_ID, unsupported types).
+    pub other: u64,
+    pub sectors_read: u64,
+    pub sectors_written: u64,
+    /// Requests completed with an error status.
+    pub errors: u64,
+    /// Cycles the device spent serving requests.
+    pub busy_cycles: u64,
+    /// Requests taken and not completed when the run ended.
+    pub in_flight: u64,
+}
+
+/// Time processes spent blocked on the disk, from the kernel's `IO_WAIT`
+/// and `IO_DONE` events (docs/kernel-interface.md).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct IoBlocked {
+    /// Waits for the disk.
+    pub waits: u64,
+    /// Cycles blocked, summed over every wait (one still open at the end
+    /// counts up to the end of the run).
+    pub total_cycles: u64,
+    /// Processes of the run (every pid the kernel named), and the mean of
+    /// their blocked cycles.
+    pub processes: u64,
+    pub mean_per_process: f64,
+    /// The length of each wait.
+    pub wait: Distribution,
+    /// Each process's waits and blocked cycles, by pid.
+    pub per_process: Vec<ProcessIo>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProcessIo {
+    pub pid: u64,
+    pub waits: u64,
+    pub cycles: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -96,6 +149,8 @@ pub struct Summary {
     /// Useful work: user-mode instructions on all harts.
     pub user_instructions: u64,
     pub user_instructions_per_million_cycles: f64,
+    /// Time blocked on I/O (all zero without a disk).
+    pub io_blocked: IoBlocked,
 }
 
 fn per_million(count: u64, cycles: u64) -> f64 {
@@ -158,7 +213,22 @@ impl Report {
             longest_ready_queue: a.max_ready_queue,
             user_instructions,
             user_instructions_per_million_cycles: per_million(user_instructions, cycles),
+            io_blocked: io_blocked(a, cycles),
         };
+        let disk = machine.bus.virtio_blk.as_ref().map(|d| DiskReport {
+            sectors: d.capacity(),
+            snapshot: d.disk().is_snapshot(),
+            latency: d.latency(),
+            reads: d.stats.reads,
+            writes: d.stats.writes,
+            flushes: d.stats.flushes,
+            other: d.stats.other,
+            sectors_read: d.stats.sectors_read,
+            sectors_written: d.stats.sectors_written,
+            errors: d.stats.errors,
+            busy_cycles: d.stats.busy_cycles,
+            in_flight: d.in_flight() as u64,
+        });
         Report {
             schema: SCHEMA,
             version: SCHEMA_VERSION,
@@ -166,6 +236,7 @@ impl Report {
             cycles,
             per_hart,
             summary,
+            disk,
         }
     }
 
@@ -218,7 +289,57 @@ impl Report {
             "useful work: {} user instructions, {:.1} per million cycles\n",
             s.user_instructions, s.user_instructions_per_million_cycles
         );
+        let io = &s.io_blocked;
+        if io.waits > 0 || self.disk.is_some() {
+            out += &format!(
+                "time blocked on I/O: {} cycles in {} waits ({}), per process mean {:.1} over {} processes\n",
+                io.total_cycles,
+                io.waits,
+                dist(&io.wait),
+                io.mean_per_process,
+                io.processes
+            );
+        }
+        if let Some(d) = &self.disk {
+            out += &format!(
+                "disk: {} reads ({} sectors), {} writes ({} sectors), {} flushes, {} errors; busy {} cycles ({:.2}%)\n",
+                d.reads,
+                d.sectors_read,
+                d.writes,
+                d.sectors_written,
+                d.flushes,
+                d.errors,
+                d.busy_cycles,
+                pct(d.busy_cycles, self.cycles)
+            );
+        }
         out
+    }
+}
+
+/// Time blocked on I/O, from the kernel's events, up to `run_end`.
+fn io_blocked(a: &crate::devices::annotate::Annotate, run_end: u64) -> IoBlocked {
+    let mut per: std::collections::BTreeMap<u64, (u64, u64)> = a.pids.iter().map(|&p| (p, (0, 0))).collect();
+    for w in &a.io_waits {
+        let entry = per.entry(w.pid).or_default();
+        entry.0 += 1;
+        entry.1 += w.cycles(run_end);
+    }
+    let total: u64 = a.io_waits.iter().map(|w| w.cycles(run_end)).sum();
+    IoBlocked {
+        waits: a.io_waits.len() as u64,
+        total_cycles: total,
+        processes: per.len() as u64,
+        mean_per_process: if per.is_empty() {
+            0.0
+        } else {
+            total as f64 / per.len() as f64
+        },
+        wait: Distribution::of(a.io_waits.iter().map(|w| w.cycles(run_end)).collect()),
+        per_process: per
+            .into_iter()
+            .map(|(pid, (waits, cycles))| ProcessIo { pid, waits, cycles })
+            .collect(),
     }
 }
 
@@ -233,5 +354,43 @@ mod tests {
         assert_eq!(d.mean, 50.5);
         assert_eq!(Distribution::of(vec![7]).p99, 7);
         assert_eq!(Distribution::of(vec![]), Distribution::default());
+    }
+
+    #[test]
+    fn io_blocked_time_is_per_wait_and_per_process() {
+        use crate::devices::annotate::{Annotate, IoWaitRecord};
+        let mut a = Annotate::new(1);
+        a.pids.extend([1, 2, 3]);
+        let wait = |pid, start, end| IoWaitRecord {
+            pid,
+            block: 0,
+            start,
+            end,
+        };
+        a.io_waits = vec![wait(1, 100, Some(300)), wait(1, 400, Some(500)), wait(2, 900, None)];
+        let io = io_blocked(&a, 1000);
+        assert_eq!((io.waits, io.total_cycles, io.processes), (3, 400, 3));
+        assert_eq!(io.mean_per_process, 400.0 / 3.0);
+        assert_eq!((io.wait.p50, io.wait.max), (100, 200));
+        assert_eq!(
+            io.per_process,
+            [
+                ProcessIo {
+                    pid: 1,
+                    waits: 2,
+                    cycles: 300
+                },
+                ProcessIo {
+                    pid: 2,
+                    waits: 1,
+                    cycles: 100
+                },
+                ProcessIo {
+                    pid: 3,
+                    waits: 0,
+                    cycles: 0
+                }
+            ]
+        );
     }
 }

@@ -44,6 +44,9 @@ pub const HART_TID_BASE: u64 = 1000;
 /// The thread that holds the master's service slices.
 pub const REQUESTS_TID: u64 = 100_000;
 
+/// Process `pid`'s waits for the disk are on thread `IO_TID_BASE + pid`.
+pub const IO_TID_BASE: u64 = 200_000;
+
 /// The thread id of a hart's track.
 pub fn hart_tid(hart: usize) -> u64 {
     HART_TID_BASE + hart as u64
@@ -155,18 +158,20 @@ enum Item {
         end: u64,
         flow: bool,
     },
+    /// A process blocked on the disk (`IO_WAIT` to `IO_DONE`).
+    IoWait { index: usize, start: u64, end: u64 },
 }
 
 impl Item {
     fn ts(&self) -> u64 {
         match *self {
-            Item::State { start, .. } | Item::Request { start, .. } => start,
+            Item::State { start, .. } | Item::Request { start, .. } | Item::IoWait { start, .. } => start,
         }
     }
 
     fn events(&self) -> u64 {
         match *self {
-            Item::State { .. } => 1,
+            Item::State { .. } | Item::IoWait { .. } => 1,
             Item::Request { flow, .. } => {
                 if flow {
                     4
@@ -260,9 +265,15 @@ impl Iterator for RequestTrack<'_> {
     }
 }
 
+/// The waits for the disk within the window, in order of their start.
+struct IoTrack {
+    items: std::vec::IntoIter<Item>,
+}
+
 enum Track<'a> {
     State(StateTrack<'a>),
     Requests(RequestTrack<'a>),
+    Io(IoTrack),
 }
 
 impl Track<'_> {
@@ -270,6 +281,7 @@ impl Track<'_> {
         match self {
             Track::State(t) => t.next(),
             Track::Requests(t) => t.next(),
+            Track::Io(t) => t.items.next(),
         }
     }
 }
@@ -429,6 +441,19 @@ impl<'a, W: Write> Writer<'a, W> {
                 }
                 Ok(())
             }
+            Item::IoWait { index, start, end } => {
+                let w = &self.machine.bus.annotate.io_waits[index];
+                self.sep()?;
+                write!(
+                    self.out,
+                    r#"{{"name":"blocked on I/O","cat":"io","ph":"X","pid":{PID},"tid":{},"ts":{},"dur":{},"args":{{"pid":{},"block":{}}}}}"#,
+                    IO_TID_BASE + w.pid,
+                    Us(start),
+                    Us(end - start),
+                    w.pid,
+                    w.block
+                )
+            }
         }
     }
 
@@ -453,6 +478,28 @@ impl<'a, W: Write> Writer<'a, W> {
         }
         if !requests.is_empty() {
             self.metadata(REQUESTS_TID, "master: requests", 1)?;
+        }
+        // A track per process that waited for the disk, after the harts.
+        let run_end = machine.harts.iter().map(|h| h.cycle).max().unwrap_or(0);
+        let waits = &machine.bus.annotate.io_waits;
+        let mut io_items: Vec<Item> = waits
+            .iter()
+            .enumerate()
+            .filter_map(|(index, w)| {
+                let (start, end) = self.window.clip(w.start, w.end.unwrap_or(run_end))?;
+                Some(Item::IoWait { index, start, end })
+            })
+            .collect();
+        io_items.sort_by_key(|item| item.ts());
+        let io_pids: std::collections::BTreeSet<u64> = io_items
+            .iter()
+            .filter_map(|item| match *item {
+                Item::IoWait { index, .. } => Some(waits[index].pid),
+                _ => None,
+            })
+            .collect();
+        for (i, pid) in io_pids.into_iter().enumerate() {
+            self.metadata(IO_TID_BASE + pid, &format!("pid {pid}: blocked on I/O"), harts + 1 + i)?;
         }
 
         // The tracks: one per hart, then the requests; merged in time order
@@ -481,6 +528,9 @@ impl<'a, W: Write> Writer<'a, W> {
             order: order.into_iter(),
             window: self.window,
             hart_cycles: machine.harts.iter().map(|h| h.cycle).collect(),
+        }));
+        tracks.push(Track::Io(IoTrack {
+            items: io_items.into_iter(),
         }));
 
         let mut heads: Vec<Option<Item>> = tracks.iter_mut().map(Track::next).collect();

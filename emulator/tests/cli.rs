@@ -426,3 +426,228 @@ fn run_a_kernel_panic_has_its_own_exit_status() {
     assert!(stderr(&out).contains("the kernel panicked"), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("kernel panic on hart 0 at pc 0x"));
 }
+
+// The disk: --disk's bad inputs, and mkfs / fs round trips (docs/disk.md,
+// docs/fs-format.md).
+
+/// A scratch directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("rvmsmp-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn guest(name: &str) -> String {
+    format!("{}/../tests/guest/bin/{name}.elf", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn disk_images_that_cannot_be_used_are_refused_before_boot() {
+    let odd = TempFile::new("odd.img", &[0u8; 1000]);
+    let empty = TempFile::new("empty.img", b"");
+    for command in ["bare", "run"] {
+        let prog = if command == "bare" {
+            guest("hello_uart")
+        } else {
+            program("hello")
+        };
+        let out = rvmsmp(&[command, "--disk", "/nonexistent/disk.img", &prog]);
+        assert_refused_output(&out, "/nonexistent/disk.img", "cannot open the disk image");
+        let out = rvmsmp(&[command, "--disk", odd.path(), &prog]);
+        assert_refused_output(&out, odd.path(), "not a whole number of 512-byte sectors");
+        let out = rvmsmp(&[command, "--disk", empty.path(), "--snapshot", &prog]);
+        assert_refused_output(&out, empty.path(), "is empty");
+        let dir = std::env::temp_dir();
+        let out = rvmsmp(&[command, "--disk", dir.to_str().unwrap(), &prog]);
+        assert_refused_output(&out, dir.to_str().unwrap(), "is a directory");
+    }
+}
+
+#[test]
+fn a_read_only_image_needs_snapshot() {
+    let image = TempFile::new("readonly.img", &[0u8; 4096]);
+    let mut perms = std::fs::metadata(&image.0).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&image.0, perms).unwrap();
+    let out = rvmsmp(&["bare", "--disk", image.path(), &guest("hello_uart")]);
+    assert_refused_output(&out, image.path(), "read-only; use --snapshot");
+    let out = rvmsmp(&["bare", "--disk", image.path(), "--snapshot", &guest("hello_uart")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn run_refuses_an_image_without_a_file_system_and_bare_takes_it() {
+    let zeros = TempFile::new("zeros.img", &[0u8; 65536]);
+    let out = rvmsmp(&["run", "--disk", zeros.path(), &program("hello")]);
+    assert_refused_output(&out, zeros.path(), "is not formatted");
+    let tiny = TempFile::new("tiny.img", &[0u8; 4096]);
+    let out = rvmsmp(&["run", "--disk", tiny.path(), &program("hello")]);
+    assert_refused_output(&out, tiny.path(), "too small");
+    // A superblock that claims more blocks than the file holds.
+    let mut claims = vec![0u8; 8192];
+    claims[4096..4100].copy_from_slice(b"RMFS");
+    claims[4100..4104].copy_from_slice(&1u32.to_le_bytes());
+    claims[4104..4108].copy_from_slice(&100u32.to_le_bytes());
+    let claims = TempFile::new("claims.img", &claims);
+    let out = rvmsmp(&["run", "--disk", claims.path(), &program("hello")]);
+    assert_refused_output(&out, claims.path(), "too small");
+    // bare hands any image to its guest.
+    let out = rvmsmp(&["bare", "--disk", zeros.path(), &guest("hello_uart")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn mkfs_and_fs_round_trip() {
+    let dir = TempDir::new("mkfs");
+    let tree = dir.0.join("tree");
+    std::fs::create_dir_all(tree.join("docs/deep/er")).unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(tree.join("big.bin"), &big).unwrap();
+    std::fs::write(tree.join("docs/readme.txt"), b"read me\n").unwrap();
+    std::fs::write(tree.join("docs/deep/er/empty"), b"").unwrap();
+    let image = dir.join("fs.img");
+
+    let out = rvmsmp(&["mkfs", &image, tree.to_str().unwrap(), "--size", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("3 files (300008 bytes) in 4 directories"), "{said}");
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 4 << 20);
+
+    // The same tree makes the same bytes.
+    let again = dir.join("again.img");
+    assert!(rvmsmp(&["mkfs", &again, tree.to_str().unwrap(), "--size", "4"])
+        .status
+        .success());
+    assert_eq!(std::fs::read(&image).unwrap(), std::fs::read(&again).unwrap());
+
+    let out = rvmsmp(&["fs", "ls", &image, "/"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<Vec<&str>> = listing.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines.len(), 2, "{listing}");
+    assert_eq!((lines[0][0], lines[0][2], lines[0][3]), ("file", "300000", "big.bin"));
+    assert_eq!((lines[1][0], lines[1][3]), ("dir", "docs/"));
+    let out = rvmsmp(&["fs", "ls", &image, "/docs/deep/er"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" 0 empty"), "{out:?}");
+
+    let copy = dir.join("big.copy");
+    let out = rvmsmp(&["fs", "get", &image, "/big.bin", &copy]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&copy).unwrap(), big);
+    let out = rvmsmp(&["fs", "get", &image, "docs/readme.txt", "-"]);
+    assert_eq!(out.stdout, b"read me\n");
+
+    let out = rvmsmp(&["fs", "check", &image]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("clean: 3 files, 4 directories"), "{text}");
+
+    // Reading never writes.
+    assert_eq!(std::fs::read(&image).unwrap(), std::fs::read(&again).unwrap());
+
+    // Errors: a path that is not there, a directory to get, a missing image.
+    let out = rvmsmp(&["fs", "get", &image, "/nope", &copy]);
+    assert_refused_output(&out, &image, "/nope: no such file or directory");
+    let out = rvmsmp(&["fs", "get", &image, "/docs", &copy]);
+    assert_refused_output(&out, &image, "is a directory");
+    let out = rvmsmp(&["fs", "check", "/nonexistent/fs.img"]);
+    assert_refused_output(&out, "/nonexistent/fs.img", "cannot read");
+}
+
+#[test]
+fn fs_check_reports_each_problem_and_exits_1() {
+    let dir = TempDir::new("fsck");
+    let tree = dir.0.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a"), b"aaa").unwrap();
+    let image = dir.join("fs.img");
+    assert!(rvmsmp(&["mkfs", &image, tree.to_str().unwrap(), "--size", "1"])
+        .status
+        .success());
+    let mut bytes = std::fs::read(&image).unwrap();
+    // Where the bitmap and the inode table are, from the superblock.
+    let bmapstart = u32::from_le_bytes(bytes[4096 + 32..4096 + 36].try_into().unwrap()) as usize;
+    bytes[bmapstart * 4096] &= !1; // block 0 marked free
+    let inodestart = u32::from_le_bytes(bytes[4096 + 28..4096 + 32].try_into().unwrap()) as usize;
+    bytes[inodestart * 4096 + 2 * 64 + 2] = 5; // the file's nlink
+    std::fs::write(&image, &bytes).unwrap();
+    let out = rvmsmp(&["fs", "check", &image]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("block 0 (log, inodes or bitmap) marked free"), "{text}");
+    assert!(text.contains("/a (inode 2): nlink is 5 but 1 entry name it"), "{text}");
+    assert!(text.lines().last().unwrap().contains("2 problem(s)"), "{text}");
+
+    // Not a file system at all: one problem, status 1; ls refuses it.
+    let junk = TempFile::new("junk.img", &[0xa5u8; 65536]);
+    let out = rvmsmp(&["fs", "check", junk.path()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not an rvmsmp file system"));
+    let out = rvmsmp(&["fs", "ls", junk.path(), "/"]);
+    assert_refused_output(&out, junk.path(), "not an rvmsmp file system");
+}
+
+#[test]
+fn mkfs_refuses_what_it_cannot_store() {
+    let dir = TempDir::new("mkfs-bad");
+    let tree = dir.0.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("big"), vec![1u8; 2 << 20]).unwrap();
+    let image = dir.join("fs.img");
+    let out = rvmsmp(&["mkfs", &image, tree.to_str().unwrap(), "--size", "1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not fit in 1 MiB") && err.contains("use a larger --size"),
+        "{err}"
+    );
+    assert!(
+        !std::path::Path::new(&image).exists(),
+        "nothing is written when it does not fit"
+    );
+
+    std::os::unix::fs::symlink("big", tree.join("link")).unwrap();
+    let out = rvmsmp(&["mkfs", &image, tree.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("symbolic links"), "{}", stderr(&out));
+
+    let out = rvmsmp(&["mkfs", &image, "/nonexistent/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+}
+
+#[test]
+fn disk_commands_have_help() {
+    let text = |args: &[&str]| String::from_utf8_lossy(&rvmsmp(args).stdout).into_owned();
+    let run = text(&["run", "--help"]);
+    for option in ["--disk <IMG>", "--snapshot", "--disk-latency <CYCLES>"] {
+        assert!(run.contains(option), "{option} missing from run --help:\n{run}");
+    }
+    assert!(text(&["bare", "--help"]).contains("--disk <IMG>"));
+    let mkfs = text(&["mkfs", "--help"]);
+    assert!(
+        mkfs.contains("--size <MiB>") && mkfs.contains("IMG") && mkfs.contains("DIR"),
+        "{mkfs}"
+    );
+    let fs = text(&["fs", "--help"]);
+    for command in ["ls", "get", "check"] {
+        assert!(fs.contains(command), "{fs}");
+    }
+    assert!(text(&["fs", "check", "--help"]).contains("Exit status: 0 consistent, 1 problems found"));
+}

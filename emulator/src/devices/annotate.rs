@@ -20,6 +20,8 @@ pub enum EventKind {
     ProcessExit = 7,
     Panic = 8,
     Resumed = 9,
+    IoWait = 10,
+    IoDone = 11,
 }
 
 impl EventKind {
@@ -35,6 +37,8 @@ impl EventKind {
             7 => ProcessExit,
             8 => Panic,
             9 => Resumed,
+            10 => IoWait,
+            11 => IoDone,
             _ => return None,
         })
     }
@@ -45,6 +49,24 @@ pub const REQUEST_SYSCALL: u64 = 1;
 pub const REQUEST_IDLE: u64 = 4;
 
 use crate::accounting::{OsState, PendingTransitions, RequestRecord, Transition};
+
+/// A process blocked on the disk: from its `IO_WAIT` to its `IO_DONE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoWaitRecord {
+    pub pid: u64,
+    /// The block it waits for, as the kernel reported it.
+    pub block: u64,
+    pub start: u64,
+    /// `None` while the process is still blocked.
+    pub end: Option<u64>,
+}
+
+impl IoWaitRecord {
+    /// Its length, a wait still open counting up to `run_end`.
+    pub fn cycles(&self, run_end: u64) -> u64 {
+        self.end.unwrap_or(run_end).max(self.start) - self.start
+    }
+}
 
 /// A request posted and not yet answered.
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +112,12 @@ pub struct Annotate {
     pub max_queued: u64,
     /// The longest the ready queue has been.
     pub max_ready_queue: u64,
+    /// Every wait for the disk, in the order they began.
+    pub io_waits: Vec<IoWaitRecord>,
+    /// The open wait of each blocked process (an index into `io_waits`).
+    open_io: std::collections::HashMap<u64, usize>,
+    /// Every pid the kernel named in PROCESS_ASSIGNED, PROCESS_EXIT or IO_WAIT.
+    pub pids: std::collections::BTreeSet<u64>,
 }
 
 impl Annotate {
@@ -204,8 +232,74 @@ impl Annotate {
             }
             EventKind::Resumed => self.transitions.push((hart, cycle, Transition::Os(OsState::Kernel))),
             EventKind::QueueLength => self.max_ready_queue = self.max_ready_queue.max(args[0]),
+            EventKind::ProcessAssigned => {
+                self.pids.insert(args[1]);
+            }
+            EventKind::ProcessExit => {
+                self.pids.insert(args[0]);
+            }
+            EventKind::IoWait => {
+                // A second IO_WAIT before IO_DONE continues the same wait.
+                let pid = args[0];
+                self.pids.insert(pid);
+                if !self.open_io.contains_key(&pid) {
+                    self.open_io.insert(pid, self.io_waits.len());
+                    self.io_waits.push(IoWaitRecord {
+                        pid,
+                        block: args[1],
+                        start: cycle,
+                        end: None,
+                    });
+                }
+            }
+            EventKind::IoDone => {
+                if let Some(i) = self.open_io.remove(&args[0]) {
+                    self.io_waits[i].end = Some(cycle);
+                }
+            }
             EventKind::Panic => self.panicked = true,
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(a: &mut Annotate, cycle: u64, kind: u64, args: [u64; 2]) {
+        a.write(ARGS, 8, args[0], 0, cycle).unwrap();
+        a.write(ARGS + 8, 8, args[1], 0, cycle).unwrap();
+        a.write(EVENT, 8, kind, 0, cycle).unwrap();
+    }
+
+    #[test]
+    fn io_waits_run_from_io_wait_to_io_done() {
+        let mut a = Annotate::new(1);
+        event(&mut a, 10, EventKind::ProcessAssigned as u64, [0, 1]);
+        event(&mut a, 100, EventKind::IoWait as u64, [1, 42]);
+        event(&mut a, 150, EventKind::IoWait as u64, [1, 43]); // still the same wait
+        event(&mut a, 120, EventKind::IoWait as u64, [2, 7]);
+        event(&mut a, 400, EventKind::IoDone as u64, [1, 0]);
+        event(&mut a, 500, EventKind::IoDone as u64, [9, 0]); // no wait open: ignored
+        assert_eq!(
+            a.io_waits,
+            [
+                IoWaitRecord {
+                    pid: 1,
+                    block: 42,
+                    start: 100,
+                    end: Some(400)
+                },
+                IoWaitRecord {
+                    pid: 2,
+                    block: 7,
+                    start: 120,
+                    end: None
+                },
+            ]
+        );
+        assert_eq!(a.io_waits[1].cycles(1000), 880);
+        assert_eq!(a.pids.iter().copied().collect::<Vec<_>>(), [1, 2]);
     }
 }

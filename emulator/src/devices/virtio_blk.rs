@@ -317,6 +317,8 @@ pub struct DiskStats {
     pub sectors_written: u64,
     /// Requests completed with a status other than OK.
     pub errors: u64,
+    /// Cycles the device spent serving requests (`latency` for each).
+    pub busy_cycles: u64,
 }
 
 /// One segment of a descriptor chain: guest-physical address, length, and
@@ -571,6 +573,7 @@ impl VirtioBlk {
                 break;
             }
             self.t.in_flight.pop_front();
+            self.stats.busy_cycles += self.latency;
             let written = match self.execute(head, bus) {
                 Ok(written) => written,
                 Err(reason) => return self.fail(done_at, reason),
