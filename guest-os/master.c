@@ -99,17 +99,19 @@ static void serve(int hart, uint64 kind, uint64 scause, uint64 stval) {
   }
 }
 
-// Serves every posted request, oldest ticket first.
-static void serve_posted(void) {
-  for (;;) {
-    struct ring_slot *slot = &request_ring[request_head % RING_SLOTS];
-    if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != request_head + 1)
-      return;
-    int hart = slot->hart;
-    request_head++;
-    struct mailbox *mb = &mailboxes[hart];
-    serve(hart, mb->kind, mb->scause, mb->stval);
-  }
+// Serves the oldest posted request, if there is one. The master loop
+// takes one request per turn, so that sleepers are woken and idle harts
+// given work between any two requests, and so that a request costs the
+// master the same whether it arrives at an idle master or joins a queue:
+// the loop's own work is paid once per request, never shared by a batch.
+static void serve_oldest(void) {
+  struct ring_slot *slot = &request_ring[request_head % RING_SLOTS];
+  if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != request_head + 1)
+    return;
+  int hart = slot->hart;
+  request_head++;
+  struct mailbox *mb = &mailboxes[hart];
+  serve(hart, mb->kind, mb->scause, mb->stval);
 }
 
 static int request_pending(void) {
@@ -142,7 +144,7 @@ void master_loop(void) {
     // Clear the IPI before looking at the ring, so one that arrives in
     // between still ends the WFI below.
     CSR_CLEAR(sip, IRQ_SSI);
-    serve_posted();
+    serve_oldest();
     wake_sleepers();
     dispatch();
     if (live_procs == 0)

@@ -1,8 +1,9 @@
 // syscall_mix: the experiment workload. Each round does K units of
 // computation and then one cheap system call (getppid), so K sets the
 // share of time a process spends asking the master for service.
-// Usage: syscall_mix [-k K | --share P%] [-r ROUNDS]. The output names
-// neither the pid nor the hart, so every copy prints the same line.
+// Usage: syscall_mix [-k K | --share P%] [-r ROUNDS]. K may have two
+// decimals (-k 4.65: four units and 65 hundredths of one). The output
+// names neither the pid nor the hart, so every copy prints the same line.
 //
 // --share P% (or --share P; P may have one decimal, 0 < P < 100) makes
 // the program choose K itself, so that system calls take about P% of its
@@ -19,6 +20,10 @@
 // measured round trips of its system calls over the time of all the
 // rounds. K and that share depend on timing, so this line differs between
 // machines (and between runs under qemu-riscv64); -k mode's line does not.
+// The calibration sees the machine as it finds it: on a saturated master
+// every round trip includes queueing, so K comes out larger and the
+// workload lighter. Experiments that compare hart counts (rvmsmp sweep)
+// therefore fix K with -k, taking the K that --share chose on one slave.
 #include "user.h"
 
 #define UNIT_ITERATIONS 100 // one unit of compute: this many xorshift steps
@@ -51,6 +56,29 @@ static inline uint64_t cycles(uint64_t *v) {
   uint64_t c;
   __asm__ volatile("rdcycle %0" : "=r"(c), "+r"(*v) : : "memory");
   return c;
+}
+
+// A count "K" or "K.D" / "K.DD" in hundredths; -1 if it is not one.
+static long parse_hundredths(const char *s) {
+  long v = 0;
+  int digits = 0;
+  for (; *s >= '0' && *s <= '9'; s++, digits++) {
+    v = v * 10 + (*s - '0');
+    if (v > 1000000000L)
+      return -1;
+  }
+  v *= 100;
+  if (*s == '.') {
+    s++;
+    for (long scale = 10; scale > 0; scale /= 10) {
+      if (*s < '0' || *s > '9')
+        break;
+      v += (*s++ - '0') * scale;
+    }
+  }
+  if (*s != 0 || digits == 0)
+    return -1;
+  return v;
 }
 
 static void usage(void) {
@@ -135,11 +163,12 @@ static void run_share(long target, long rounds) {
 }
 
 int main(int argc, char **argv) {
-  long k = 100, rounds = 200, share = 0;
+  long k = 100 * 100, rounds = 200, share = 0; // k in hundredths of a unit
   int have_k = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-k")) {
-      k = count_arg(argc, argv, &i);
+      if (i + 1 >= argc || (k = parse_hundredths(argv[++i])) < 0)
+        usage();
       have_k = 1;
     } else if (!strcmp(argv[i], "-r")) {
       rounds = count_arg(argc, argv, &i);
@@ -157,14 +186,29 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  long whole = k / 100, part = k % 100 * UNIT_ITERATIONS / 100;
+  // Every copy starts at about the same moment and would make its first
+  // call together with all the others, and then keep in step with them.
+  // Independent processes would not: each first waits a pid-seeded
+  // share of one round (not counted in the checksum).
+  uint64_t gap = (uint64_t)sys_getpid() * 0x9e3779b97f4a7c15UL;
+  gap = steps(gap, (long)((gap >> 33) % (uint64_t)(whole * UNIT_ITERATIONS + part + 1)));
+  __asm__ volatile("" : : "r"(gap)); // the wait is the point: keep it
   uint64_t x = 0x243f6a8885a308d3UL, sum = 0;
   for (long r = 0; r < rounds; r++) {
-    for (long u = 0; u < k; u++) {
+    for (long u = 0; u < whole; u++) {
       x = unit(x);
+      sum += x;
+    }
+    if (part) {
+      x = steps(x, part);
       sum += x;
     }
     sys_getppid(); // its result differs between kernels: not used
   }
-  printf("syscall_mix: k=%ld rounds=%ld checksum=0x%016lx\n", k, rounds, sum);
+  if (k % 100)
+    printf("syscall_mix: k=%ld.%02ld rounds=%ld checksum=0x%016lx\n", whole, k % 100, rounds, sum);
+  else
+    printf("syscall_mix: k=%ld rounds=%ld checksum=0x%016lx\n", whole, rounds, sum);
   return 0;
 }
