@@ -31,39 +31,51 @@ pub enum ExitReason {
 /// guest first touches them, so a large `--mem` costs nothing up front.
 pub struct Ram {
     bytes: Vec<u8>,
-    /// One bit per 4 KiB page: set when instructions were decoded from the
-    /// page into the block cache (cpu/blocks.rs), cleared when it is written.
-    code_pages: Vec<u64>,
-    /// Bumped by every write to a page whose bit was set: the decoded
+    /// One bit per 64-byte line: set when instructions were decoded from
+    /// the line into the block cache (cpu/blocks.rs), cleared when the line
+    /// is written. Lines, not pages, so that data kept next to code (a
+    /// kernel's .data after its .text) does not make the code look modified.
+    code_lines: Vec<u64>,
+    /// Bumped by every write to a line whose bit was set: the decoded
     /// blocks are stale from then on.
     code_generation: u64,
 }
+
+/// log2 of the size of a line of [`Ram::code_lines`].
+const CODE_LINE_SHIFT: usize = 6;
 
 impl Ram {
     fn new(size: usize) -> Ram {
         Ram {
             bytes: vec![0; size],
-            code_pages: vec![0; size.div_ceil(4096).div_ceil(64)],
+            code_lines: vec![0; (size >> CODE_LINE_SHIFT).div_ceil(64) + 1],
             code_generation: 0,
         }
     }
 
-    /// Notes a write to RAM bytes [off, off + len): if it touches a page
+    /// Notes a write to RAM bytes [off, off + len): if it touches a line
     /// that holds decoded code, the decoded blocks are stale.
     #[inline]
     fn written(&mut self, off: usize, len: usize) {
-        let (first, last) = (off >> 12, (off + len.max(1) - 1) >> 12);
-        if (first..=last).any(|page| self.code_pages[page >> 6] >> (page & 63) & 1 != 0) {
+        let (first, last) = (off >> CODE_LINE_SHIFT, (off + len.max(1) - 1) >> CODE_LINE_SHIFT);
+        if (first..=last).any(|line| self.code_lines[line >> 6] >> (line & 63) & 1 != 0) {
             self.code_written(first, last);
         }
     }
 
     #[cold]
     fn code_written(&mut self, first: usize, last: usize) {
-        for page in first..=last {
-            self.code_pages[page >> 6] &= !(1 << (page & 63));
+        for line in first..=last {
+            self.code_lines[line >> 6] &= !(1 << (line & 63));
         }
         self.code_generation += 1;
+    }
+
+    /// Marks RAM bytes [off, off + len) as decoded code.
+    fn mark_code(&mut self, off: usize, len: usize) {
+        for line in off >> CODE_LINE_SHIFT..=(off + len.max(1) - 1) >> CODE_LINE_SHIFT {
+            self.code_lines[line >> 6] |= 1 << (line & 63);
+        }
     }
 
     #[inline]
@@ -209,9 +221,7 @@ impl Bus {
     /// write there makes the block cache start afresh.
     pub fn mark_code(&mut self, pa: u64, len: u64) {
         if let Some(off) = self.ram.offset(pa, len) {
-            for page in off >> 12..=(off + len.max(1) as usize - 1) >> 12 {
-                self.ram.code_pages[page >> 6] |= 1 << (page & 63);
-            }
+            self.ram.mark_code(off, len as usize);
         }
     }
 

@@ -21,7 +21,7 @@ impl Hart {
     #[inline]
     pub(super) fn set_x(&mut self, rd: u8, value: u64) {
         if rd != 0 {
-            self.x[rd as usize] = value;
+            self.x[rd as usize & 31] = value; // decode gives 0..=31; the mask spares a bounds check
         }
     }
 
@@ -29,8 +29,8 @@ impl Hart {
     pub(crate) fn execute(&mut self, insn: Insn, bus: &mut Bus) -> Result<(), Trap> {
         let pc = self.pc;
         let next = pc.wrapping_add(insn.len as u64);
-        let a = self.x[insn.rs1 as usize];
-        let b = self.x[insn.rs2 as usize];
+        let a = self.x[insn.rs1 as usize & 31];
+        let b = self.x[insn.rs2 as usize & 31];
         let imm = insn.imm as i64 as u64;
         let rd = insn.rd;
         let branch = |taken: bool| if taken { pc.wrapping_add(imm) } else { next };

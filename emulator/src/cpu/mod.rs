@@ -5,6 +5,7 @@
 //! are reached through the [`Bus`] it is handed, so any number of harts can
 //! share one machine.
 
+pub(crate) mod blocks;
 pub mod csr;
 pub mod decode;
 mod execute;
@@ -250,6 +251,12 @@ impl Hart {
             self.cycle = self.cycle.max(until);
             return;
         }
+        let mut blocks = std::mem::take(&mut bus.blocks);
+        self.run_slice_with(bus, &mut blocks, until);
+        bus.blocks = blocks;
+    }
+
+    fn run_slice_with(&mut self, bus: &mut Bus, blocks: &mut blocks::BlockCache, until: u64) {
         while self.cycle < until && bus.exit.is_none() {
             self.refresh_interrupt_lines(bus);
             self.seen_epoch = bus.irq_epoch;
@@ -274,7 +281,7 @@ impl Hart {
                         continue;
                     }
                 }
-                self.step(bus);
+                self.run_block(bus, blocks);
                 if self.waiting {
                     break;
                 }
