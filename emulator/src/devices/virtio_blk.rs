@@ -18,7 +18,7 @@
 //!   (write-through, before the used ring says it is done), so a completed
 //!   write is in the file however the run ends.
 //! * A request the driver got wrong in its structure (a descriptor outside
-//!   RAM or the table, a chain longer than the queue, a missing header or
+//!   RAM or the table, a chain longer than its table, a missing header or
 //!   status byte) breaks the device: status NEEDS_RESET and a configuration
 //!   interrupt, as QEMU's `virtio_error` does. A well-formed request that
 //!   cannot be served (sectors past the end, a length that is not whole
@@ -104,6 +104,8 @@ const DESC_F_WRITE: u16 = 2;
 const DESC_F_INDIRECT: u16 = 4;
 const AVAIL_F_NO_INTERRUPT: u16 = 1;
 const DESC_SIZE: u64 = 16;
+/// The most descriptors an indirect table may hold (QEMU's VIRTQUEUE_MAX_SIZE).
+const INDIRECT_MAX: u64 = 1024;
 
 /// Request types and status values (virtio 1.1 §5.2.6).
 pub const T_IN: u32 = 0;
@@ -606,6 +608,8 @@ impl VirtioBlk {
         let mut index = u64::from(head);
         let mut indirect = false;
         let mut segments = Vec::new();
+        // A chain is at most as long as its table: the queue, or the
+        // indirect table it moves to (as QEMU counts).
         let mut seen = 0u64;
         loop {
             if index >= table_len {
@@ -614,10 +618,9 @@ impl VirtioBlk {
                 ));
             }
             seen += 1;
-            if seen > u64::from(q.num) {
+            if seen > table_len {
                 return Err(format!(
-                    "a descriptor chain is longer than the queue ({} descriptors): a loop?",
-                    q.num
+                    "a descriptor chain is longer than its table ({table_len} descriptors): a loop?"
                 ));
             }
             let at = table.wrapping_add(DESC_SIZE * index);
@@ -637,13 +640,16 @@ impl VirtioBlk {
                 if flags & DESC_F_NEXT != 0 {
                     return Err("an indirect descriptor with the NEXT flag".into());
                 }
-                if len == 0 || len % DESC_SIZE != 0 {
-                    return Err(format!("an indirect table of {len} bytes"));
+                if len == 0 || len % DESC_SIZE != 0 || len / DESC_SIZE > INDIRECT_MAX {
+                    return Err(format!(
+                        "an indirect table of {len} bytes (it must be whole descriptors, at most {INDIRECT_MAX})"
+                    ));
                 }
                 indirect = true;
                 table = addr;
                 table_len = len / DESC_SIZE;
                 index = 0;
+                seen = 0;
                 continue;
             }
             if !bus.is_ram(addr, len) {
@@ -1183,6 +1189,35 @@ mod tests {
         assert_eq!(bus.ram_slice(DATA, 512).unwrap(), [7u8; 512]);
         assert_eq!(bus.read_ram_u8(DATA + 512), Some(S_OK));
         assert_eq!(bus.read_ram(USED + 4, 4), Some(3));
+
+        // An indirect chain longer than the queue (8): the header in eight
+        // 2-byte pieces, as QEMU allows; its length is bounded by its table.
+        bus.write_ram(HDR + 8, 8, 9).unwrap();
+        for i in 0..8u16 {
+            desc(
+                &mut bus,
+                table,
+                u64::from(i),
+                HDR + 2 * u64::from(i),
+                2,
+                DESC_F_NEXT,
+                i + 1,
+            );
+        }
+        desc(&mut bus, table, 8, DATA, 512, DESC_F_WRITE | DESC_F_NEXT, 9);
+        desc(&mut bus, table, 9, STATUS_BYTE, 1, DESC_F_WRITE, 0);
+        desc(&mut bus, DESC, 3, table, 160, DESC_F_INDIRECT, 0);
+        submit(&mut bus, 3, 2 * LATENCY);
+        bus.advance_devices(3 * LATENCY);
+        assert_eq!(status_byte(&bus), S_OK);
+        assert_eq!(bus.ram_slice(DATA, 512).unwrap(), [9u8; 512]);
+
+        // A loop inside the table breaks the device.
+        desc(&mut bus, table, 9, STATUS_BYTE, 1, DESC_F_WRITE | DESC_F_NEXT, 8);
+        submit(&mut bus, 3, 4 * LATENCY);
+        bus.advance_devices(5 * LATENCY);
+        assert!(dev(&bus).failure.as_ref().unwrap().1.contains("longer than its table"));
+        assert_ne!(dev(&bus).status() & STATUS_NEEDS_RESET, 0);
     }
 
     #[test]
