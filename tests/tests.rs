@@ -3,10 +3,13 @@
 mod common;
 
 mod compat;
+mod debugger;
 mod diff;
 mod disk_device;
 mod fp;
+mod gdb;
 mod gen;
+mod insn_trace;
 mod isa;
 mod kernel;
 mod litmus;

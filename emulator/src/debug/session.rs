@@ -107,8 +107,14 @@ impl<'m> Session<'m> {
         }
         self.debugger.stop = None;
         let traces: Vec<&mut dyn Observer> = self.traces.iter_mut().map(Trace::observer).collect();
-        let outcome = if !self.attached && traces.is_empty() && self.cursor.between_rounds() {
-            RunOutcome::Exited(self.machine.run())
+        let outcome = if !self.attached && traces.is_empty() {
+            // Nothing watches any more: finish the round the debugger left
+            // (the observed loop), then take the fast loop to the end.
+            let mut rest = super::observer::NullObserver;
+            match self.machine.run_observed(&mut rest, &mut self.cursor, Some(1)) {
+                RunOutcome::Paused => RunOutcome::Exited(self.machine.run()),
+                outcome => outcome,
+            }
         } else {
             let debugger: Option<&mut dyn Observer> = if self.attached { Some(&mut self.debugger) } else { None };
             let mut hooks = Hooks { debugger, traces };
@@ -185,9 +191,15 @@ impl<'m> Session<'m> {
         match at {
             Location::Address(a) => Ok(vec![(*a, String::new())]),
             Location::Symbol { name, offset } => {
-                if matches!(name.as_str(), "pc" | "$pc") {
-                    let pc = self.machine.harts[self.selected].pc;
-                    return Ok(vec![(pc.wrapping_add(*offset as u64), String::new())]);
+                // A register of the selected hart: pc, an ABI name, xN.
+                let reg = name.trim_start_matches('$');
+                let hart = &self.machine.harts[self.selected];
+                let value = match reg {
+                    "pc" => Some(hart.pc),
+                    _ => disasm::register_number(reg).map(|r| hart.x[r]),
+                };
+                if let Some(v) = value {
+                    return Ok(vec![(v.wrapping_add(*offset as u64), String::new())]);
                 }
                 let found = self.symbols.lookup(name);
                 if found.is_empty() {

@@ -67,6 +67,8 @@ const CI_TOOLS: &[(&str, &[&str])] = &[
         "riscv64-linux-gnu-gcc",
         &["gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross"],
     ),
+    // gdb for the GDB server's test (tests/gdb.rs).
+    ("gdb-multiarch", &["gdb-multiarch"]),
 ];
 
 fn main() -> ExitCode {
