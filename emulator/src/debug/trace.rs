@@ -75,8 +75,8 @@ impl Filter {
 pub struct TrapTrace {
     out: Box<dyn Write>,
     filter: Filter,
-    /// The registers of the pending instruction, for IPIs (a store to msip).
-    store: Option<(usize, u64, u64)>,
+    /// The bus's device-access count before the current instruction.
+    epoch: u64,
     /// The first write error, reported at the end.
     pub error: Option<std::io::Error>,
 }
@@ -91,7 +91,7 @@ impl TrapTrace {
         TrapTrace {
             out,
             filter,
-            store: None,
+            epoch: 0,
             error,
         }
     }
@@ -114,30 +114,26 @@ impl TrapTrace {
 const MSIP_END: u64 = 0x4000;
 
 impl Observer for TrapTrace {
-    fn before(&mut self, hart: &mut Hart, bus: &Bus) -> bool {
-        self.store = None;
-        if !self.filter.wants(hart.id, hart.cycle) {
-            return false;
-        }
-        // An IPI is a store of an odd value to another hart's msip.
-        if let Some((_, insn)) = mem::fetch(hart, bus, hart.pc) {
-            if let Some(a) = access::of(&insn, &hart.x, &hart.f) {
-                if a.kind == AccessKind::Store {
-                    if let Some(pa) = mem::translate(hart, bus, a.va, View::Data) {
-                        if (CLINT.base..CLINT.base + MSIP_END).contains(&pa) && a.value & 1 == 1 {
-                            self.store = Some(((pa - CLINT.base) as usize / 4, hart.cycle, a.value));
-                        }
-                    }
-                }
-            }
-        }
+    fn before(&mut self, _hart: &mut Hart, bus: &Bus) -> bool {
+        // Every device access moves the bus's epoch: an instruction that
+        // leaves it alone sent no IPI, and needs no closer look.
+        self.epoch = bus.irq_epoch;
         false
     }
 
-    fn after(&mut self, hart: &mut Hart, _bus: &Bus, event: &HartEvent) -> bool {
-        if let Some((target, _, _)) = self.store.take() {
-            if matches!(event, HartEvent::Retired { .. }) {
-                self.line(format_args!("{} hart {} ipi -> hart {}", hart.cycle, hart.id, target));
+    fn after(&mut self, hart: &mut Hart, bus: &Bus, event: &HartEvent) -> bool {
+        if let HartEvent::Retired { insn, .. } = event {
+            if bus.irq_epoch != self.epoch && self.filter.wants(hart.id, hart.cycle) {
+                // An IPI is a store of an odd value to a hart's msip. A store
+                // writes no register, so the registers are still its own.
+                if let Some(a) = access::of(insn, &hart.x, &hart.f) {
+                    let pa = mem::translate(hart, bus, a.va, View::Data);
+                    let to_msip = pa.is_some_and(|pa| (CLINT.base..CLINT.base + MSIP_END).contains(&pa));
+                    if a.kind == AccessKind::Store && to_msip && a.value & 1 == 1 {
+                        let target = (pa.unwrap_or(CLINT.base) - CLINT.base) / 4;
+                        self.line(format_args!("{} hart {} ipi -> hart {}", hart.cycle, hart.id, target));
+                    }
+                }
             }
         }
         if let Some((from, trap)) = event.trap() {
