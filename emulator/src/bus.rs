@@ -184,6 +184,36 @@ impl Bus {
         Some(())
     }
 
+    /// The RAM offset of the 4 KiB page holding `pa`, if all of it is RAM.
+    #[inline]
+    pub fn ram_page_offset(&self, pa: u64) -> Option<usize> {
+        self.ram.offset(pa & !0xfff, 0x1000)
+    }
+
+    /// Reads `size` naturally aligned bytes at RAM offset `off` (from
+    /// `ram_page_offset`).
+    #[inline]
+    pub fn ram_load_at(&self, off: usize, size: u64) -> u64 {
+        let b = &self.ram.bytes;
+        match size {
+            1 => b[off] as u64,
+            2 => u16::from_le_bytes([b[off], b[off + 1]]) as u64,
+            4 => u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or_default()) as u64,
+            _ => u64::from_le_bytes(b[off..off + 8].try_into().unwrap_or_default()),
+        }
+    }
+
+    /// Writes `size` naturally aligned bytes at RAM offset `off`, as
+    /// `write_ram` does at the matching address.
+    #[inline]
+    pub fn ram_store_at(&mut self, off: usize, size: u64, value: u64) {
+        if self.reserved > 0 {
+            self.break_reservations(memmap::DRAM_BASE + off as u64, size);
+        }
+        self.ram.written(off, size as usize);
+        self.ram.bytes[off..off + size as usize].copy_from_slice(&value.to_le_bytes()[..size as usize]);
+    }
+
     pub fn read_ram_u8(&self, pa: u64) -> Option<u8> {
         self.read_ram(pa, 1).map(|v| v as u8)
     }

@@ -376,6 +376,9 @@ impl Hart {
     /// Writes a CSR whose access was already checked. WARL fields keep legal values.
     pub fn csr_write(&mut self, csr: u16, value: u64) {
         use addr::*;
+        // Status, translation and privilege CSRs decide what loads and
+        // stores may do: start the fast paths afresh after any write.
+        self.tlb.flush_fast();
         match csr {
             MSTATUS => {
                 let mut v = value;

@@ -26,6 +26,7 @@ impl Hart {
     }
 
     /// Executes one decoded instruction at `self.pc`.
+    #[inline(always)] // into the block loop: no call per instruction
     pub(crate) fn execute(&mut self, insn: Insn, bus: &mut Bus) -> Result<(), Trap> {
         let pc = self.pc;
         let next = pc.wrapping_add(insn.len as u64);

@@ -70,51 +70,126 @@ impl Access {
     }
 }
 
-const TLB_ENTRIES: usize = 256;
+/// Translations kept: enough for a 32 MiB working set of 4 KiB pages.
+const TLB_ENTRIES: usize = 8192;
+/// Fast-path entries for loads, and as many for stores.
+const FAST_ENTRIES: usize = 256;
+/// An entry's tag holds the generation it was filled in above the page
+/// number (at most 52 bits of a virtual address's page number).
+const GEN_SHIFT: u32 = 52;
+const GEN_LIMIT: u64 = 1 << (64 - GEN_SHIFT);
 
-#[derive(Clone, Copy, Debug, Default)]
-struct TlbEntry {
-    /// Virtual page number + 1 (0 marks an empty entry).
-    tag: u64,
-    /// Physical address of the 4 KiB page that holds the virtual page.
-    page: u64,
-    /// The leaf PTE's flags as last written back.
-    flags: u64,
-}
-
-/// A direct-mapped cache of translations, flushed on satp writes and
-/// sfence.vma. It caches the leaf flags, and permissions are checked on every
-/// access against the current privilege, SUM and MXR, so a hit needs no walk
-/// whatever those are.
+/// A hart's translation caches.
+///
+/// The TLB proper is direct-mapped and caches each leaf's physical page and
+/// flags; permissions are checked on every access against the current
+/// privilege, SUM and MXR, so a hit needs no walk whatever those are. It is
+/// flushed on satp writes and sfence.vma.
+///
+/// In front of it, two smaller caches for aligned loads and stores map a
+/// virtual page straight to its offset in RAM, permission already checked:
+/// they hold only while nothing that decides the outcome changes, so every
+/// privilege change, CSR write and TLB flush empties them.
+///
+/// Flushing is O(1): entries carry the generation they were filled in, and
+/// a flush starts a new one. The tables are allocated zeroed and untouched
+/// (generation 0 never matches), so a hart pays in memory only for the
+/// entries it uses.
 #[derive(Clone, Debug)]
 pub struct Tlb {
-    entries: Box<[TlbEntry; TLB_ENTRIES]>,
+    /// Virtual page number (27 bits) and generation; its physical page and
+    /// leaf flags beside it.
+    tags: Vec<u64>,
+    pages: Vec<u64>,
+    flags: Vec<u8>,
+    generation: u64,
+    fast_load_tags: Vec<u64>,
+    fast_load_offsets: Vec<usize>,
+    fast_store_tags: Vec<u64>,
+    fast_store_offsets: Vec<usize>,
+    fast_generation: u64,
 }
 
 impl Default for Tlb {
     fn default() -> Self {
         Tlb {
-            entries: Box::new([TlbEntry::default(); TLB_ENTRIES]),
+            tags: vec![0; TLB_ENTRIES],
+            pages: vec![0; TLB_ENTRIES],
+            flags: vec![0; TLB_ENTRIES],
+            generation: 1,
+            fast_load_tags: vec![0; FAST_ENTRIES],
+            fast_load_offsets: vec![0; FAST_ENTRIES],
+            fast_store_tags: vec![0; FAST_ENTRIES],
+            fast_store_offsets: vec![0; FAST_ENTRIES],
+            fast_generation: 1,
         }
     }
 }
 
 impl Tlb {
     pub fn flush(&mut self) {
-        self.entries.fill(TlbEntry::default());
+        self.generation += 1;
+        if self.generation == GEN_LIMIT {
+            self.tags.fill(0);
+            self.generation = 1;
+        }
+        self.flush_fast();
     }
 
-    fn lookup(&self, vpn: u64) -> Option<&TlbEntry> {
-        let e = &self.entries[vpn as usize % TLB_ENTRIES];
-        (e.tag == vpn + 1).then_some(e)
+    /// Empties the load and store fast paths.
+    #[inline]
+    pub fn flush_fast(&mut self) {
+        self.fast_generation += 1;
+        if self.fast_generation == GEN_LIMIT {
+            self.fast_load_tags.fill(0);
+            self.fast_store_tags.fill(0);
+            self.fast_generation = 1;
+        }
+    }
+
+    #[inline]
+    fn lookup(&self, vpn: u64) -> Option<(u64, u64)> {
+        let i = vpn as usize % TLB_ENTRIES;
+        (self.tags[i] == vpn | self.generation << GEN_SHIFT).then(|| (self.pages[i], self.flags[i] as u64))
     }
 
     fn insert(&mut self, vpn: u64, page: u64, flags: u64) {
-        self.entries[vpn as usize % TLB_ENTRIES] = TlbEntry {
-            tag: vpn + 1,
-            page,
-            flags,
-        };
+        let i = vpn as usize % TLB_ENTRIES;
+        self.tags[i] = vpn | self.generation << GEN_SHIFT;
+        self.pages[i] = page;
+        self.flags[i] = flags as u8;
+    }
+
+    #[inline]
+    fn fast_tag(&self, va: u64) -> u64 {
+        (va >> PAGE_SHIFT) | self.fast_generation << GEN_SHIFT
+    }
+
+    /// The RAM offset of the byte at `va`, if loads from its page may skip
+    /// translation.
+    #[inline]
+    fn fast_load(&self, va: u64) -> Option<usize> {
+        let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
+        (self.fast_load_tags[i] == self.fast_tag(va))
+            .then(|| self.fast_load_offsets[i] + (va & (PAGE_SIZE - 1)) as usize)
+    }
+
+    /// The same for stores.
+    #[inline]
+    fn fast_store(&self, va: u64) -> Option<usize> {
+        let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
+        (self.fast_store_tags[i] == self.fast_tag(va))
+            .then(|| self.fast_store_offsets[i] + (va & (PAGE_SIZE - 1)) as usize)
+    }
+
+    fn fill_fast(&mut self, access: Access, va: u64, page_offset: usize) {
+        let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
+        let tag = self.fast_tag(va);
+        match access {
+            Access::Load => (self.fast_load_tags[i], self.fast_load_offsets[i]) = (tag, page_offset),
+            Access::Store => (self.fast_store_tags[i], self.fast_store_offsets[i]) = (tag, page_offset),
+            Access::Fetch => {}
+        }
     }
 }
 
@@ -145,13 +220,13 @@ impl Hart {
         }
         let vpn = (va >> PAGE_SHIFT) & ((1 << 27) - 1);
         let offset = va & (PAGE_SIZE - 1);
-        if let Some(e) = self.tlb.lookup(vpn) {
-            let dirty_needed = access == Access::Store && e.flags & Pte::D.bits() == 0;
+        if let Some((page, flags)) = self.tlb.lookup(vpn) {
+            let dirty_needed = access == Access::Store && flags & Pte::D.bits() == 0;
             if !dirty_needed {
-                if !self.permits(e.flags, access, prv) {
+                if !self.permits(flags, access, prv) {
                     return Err(Trap::new(access.page_fault(), va));
                 }
-                return Ok(e.page | offset);
+                return Ok(page | offset);
             }
         }
         let (page, flags) = self.walk(bus, va, access, prv)?;
@@ -222,7 +297,13 @@ impl Hart {
     /// Loads `size` bytes (1, 2, 4 or 8) from virtual address `va`, zero-extended.
     pub fn load(&mut self, bus: &mut Bus, va: u64, size: u64) -> Result<u64, Trap> {
         if va & (size - 1) == 0 {
+            if let Some(off) = self.tlb.fast_load(va) {
+                return Ok(bus.ram_load_at(off, size));
+            }
             let pa = self.translate(bus, va, Access::Load)?;
+            if let Some(page) = bus.ram_page_offset(pa) {
+                self.tlb.fill_fast(Access::Load, va, page);
+            }
             return self.load_phys(bus, pa, size, va);
         }
         // Misaligned: translate every page it touches first, then read bytes.
@@ -240,7 +321,14 @@ impl Hart {
     /// Stores the low `size` bytes of `value` at virtual address `va`.
     pub fn store(&mut self, bus: &mut Bus, va: u64, size: u64, value: u64) -> Result<(), Trap> {
         if va & (size - 1) == 0 {
+            if let Some(off) = self.tlb.fast_store(va) {
+                bus.ram_store_at(off, size, value);
+                return Ok(());
+            }
             let pa = self.translate(bus, va, Access::Store)?;
+            if let Some(page) = bus.ram_page_offset(pa) {
+                self.tlb.fill_fast(Access::Store, va, page);
+            }
             return self.store_phys(bus, pa, size, value, va);
         }
         let pas = self.translate_span(bus, va, size, Access::Store)?;

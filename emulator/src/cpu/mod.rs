@@ -152,6 +152,7 @@ impl Hart {
 
     #[inline(never)] // rare: kept out of the instruction loop
     pub(crate) fn set_priv(&mut self, prv: Priv) {
+        self.tlb.flush_fast(); // trap entries and returns: privilege and MPRV may change
         self.stats.priv_cycles[self.prv as usize] += self.cycle - self.stats.priv_since;
         self.stats.priv_since = self.cycle;
         if prv == Priv::U && self.prv != Priv::U {
