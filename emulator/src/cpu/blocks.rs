@@ -162,7 +162,7 @@ impl Hart {
         let base = slot * MAX_BLOCK;
         let len = blocks.lens[slot] as usize;
         for i in base..base + len {
-            let insn = blocks.insns[i];
+            let insn = &blocks.insns[i];
             let pc = self.pc;
             self.cycle += blocks.costs[i] as u64;
             match self.execute(insn, bus) {

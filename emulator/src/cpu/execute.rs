@@ -27,7 +27,7 @@ impl Hart {
 
     /// Executes one decoded instruction at `self.pc`.
     #[inline(always)] // into the block loop: no call per instruction
-    pub(crate) fn execute(&mut self, insn: Insn, bus: &mut Bus) -> Result<(), Trap> {
+    pub(crate) fn execute(&mut self, insn: &Insn, bus: &mut Bus) -> Result<(), Trap> {
         let pc = self.pc;
         let next = pc.wrapping_add(insn.len as u64);
         let a = self.x[insn.rs1 as usize & 31];
@@ -38,7 +38,7 @@ impl Hart {
         let mut new_pc = next;
         use Op::*;
         match insn.op {
-            Illegal => return Err(self.illegal(&insn)),
+            Illegal => return Err(self.illegal(insn)),
             Lui => self.set_x(rd, imm),
             Auipc => self.set_x(rd, pc.wrapping_add(imm)),
             Jal => {
@@ -144,17 +144,17 @@ impl Hart {
                 let old = self.amo(insn.op, bus, a, b)?;
                 self.set_x(rd, old);
             }
-            Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => self.csr_insn(&insn, bus, a)?,
+            Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => self.csr_insn(insn, bus, a)?,
             Mret => {
                 if self.prv != Priv::M {
-                    return Err(self.illegal(&insn));
+                    return Err(self.illegal(insn));
                 }
                 self.do_mret();
                 return Ok(());
             }
             Sret => {
                 if self.prv < Priv::S || (self.prv == Priv::S && self.csr.mstatus & mstatus::TSR != 0) {
-                    return Err(self.illegal(&insn));
+                    return Err(self.illegal(insn));
                 }
                 self.do_sret();
                 return Ok(());
@@ -162,7 +162,7 @@ impl Hart {
             Wfi => {
                 // WFI traps in U-mode, and in S-mode when mstatus.TW is set.
                 if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & mstatus::TW != 0) {
-                    return Err(self.illegal(&insn));
+                    return Err(self.illegal(insn));
                 }
                 if !self.wakeup_pending() {
                     self.start_waiting();
@@ -170,7 +170,7 @@ impl Hart {
             }
             SfenceVma => {
                 if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & mstatus::TVM != 0) {
-                    return Err(self.illegal(&insn));
+                    return Err(self.illegal(insn));
                 }
                 self.tlb.flush();
             }
@@ -180,7 +180,7 @@ impl Hart {
             | FcvtSLu | FmvXW | FmvWX | FeqS | FltS | FleS | FclassS | Fld | Fsd | FmaddD | FmsubD | FnmsubD
             | FnmaddD | FaddD | FsubD | FmulD | FdivD | FsqrtD | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD
             | FcvtWD | FcvtWuD | FcvtLD | FcvtLuD | FcvtDW | FcvtDWu | FcvtDL | FcvtDLu | FmvXD | FmvDX | FeqD
-            | FltD | FleD | FclassD | FcvtSD | FcvtDS => self.execute_fp(&insn, bus)?,
+            | FltD | FleD | FclassD | FcvtSD | FcvtDS => self.execute_fp(insn, bus)?,
         }
         self.pc = new_pc;
         Ok(())

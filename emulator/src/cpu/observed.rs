@@ -86,7 +86,7 @@ impl Hart {
         };
         let insn = self.decoded.get(pa, bits);
         self.cycle += self.cost.insn(insn.op);
-        match self.execute(insn, bus) {
+        match self.execute(&insn, bus) {
             Ok(()) => {
                 self.instret += 1;
                 HartEvent::Retired { pc, prv, bits, insn }
