@@ -162,7 +162,12 @@ fn experiment(k: &str, rounds: &str, harts: &str, target: f64) -> SweepResult {
 /// growth, the plateau at 1/s with a saturated master, and no gain further
 /// out while waiting keeps growing.
 fn check_knee(r: &SweepResult, linear: usize, saturated: usize, far: usize) {
-    let at = |slaves: usize| r.rows.iter().find(|row| row.slaves == slaves && !row.master_runs_processes).unwrap();
+    let at = |slaves: usize| {
+        r.rows
+            .iter()
+            .find(|row| row.slaves == slaves && !row.master_runs_processes)
+            .unwrap()
+    };
     let knee = r.share.knee;
     let (lin, sat, far) = (at(linear), at(saturated), at(far));
     assert!(
@@ -191,7 +196,8 @@ fn check_knee(r: &SweepResult, linear: usize, saturated: usize, far: usize) {
         far = far.slaves
     );
     assert!(
-        lin.syscall_waiting_mean < sat.syscall_waiting_mean && sat.syscall_waiting_mean * 1.3 < far.syscall_waiting_mean,
+        lin.syscall_waiting_mean < sat.syscall_waiting_mean
+            && sat.syscall_waiting_mean * 1.3 < far.syscall_waiting_mean,
         "waiting should keep growing: {:.0}, {:.0}, {:.0}",
         lin.syscall_waiting_mean,
         sat.syscall_waiting_mean,
