@@ -13,6 +13,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod syscalls;
 
 /// A directory of guest programs: a Makefile that builds into `$(OUT)`,
@@ -32,6 +33,11 @@ const GUEST_DIRS: &[GuestDir] = &[
         dir: "programs",
         out: "bin",
     },
+    // The benchmark programs of `cargo xtask bench` (they use programs/lib).
+    GuestDir {
+        dir: "programs/bench",
+        out: "bin",
+    },
     GuestDir {
         dir: "guest-os",
         out: "build",
@@ -49,6 +55,8 @@ commands:
   guest           build the guest programs (make in each guest directory)
   guest --check   build them into a temporary directory and fail if any
                   differs from the committed files
+  bench [--quick] the benchmark suite against QEMU and Spike, where installed
+                  (`cargo xtask bench --help`; BENCHMARKS.md)
   ci              everything CI checks: install the Debian packages the
                   tests need (when missing and running as root), check the
                   guest images, formatting and clippy, and run every test
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
         ["guest"] => build_guests(),
         ["guest", "--check"] => check_guests(),
         ["ci"] => ci(),
+        ["bench", rest @ ..] => bench::run(rest),
         ["help" | "-h" | "--help"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
