@@ -16,6 +16,8 @@ enum annotate_event {
   EV_PROCESS_EXIT = 7,
   EV_PANIC = 8,
   EV_RESUMED = 9,
+  EV_IO_WAIT = 10, // a process blocks for the disk: pid, block (0: a free buffer; the log header: the log)
+  EV_IO_DONE = 11, // it is ready again: pid
 };
 // QUEUE_LENGTH says which way a process moved (ARG2).
 #define QUEUE_PUSH 1
@@ -32,6 +34,20 @@ int console_getc(void);
 // cpio.c
 const char *cpio_find(const char *archive, uint64 size, const char *path, uint64 *file_size);
 
+// bio.c, log.c, fs.c, file.c: the file system (fs.h has the rest)
+extern int fs_mounted;
+void fs_mount(void);
+int log_quiesce(void);
+void fd_close_all(struct proc *p);
+int64 file_close(struct proc *p, int64 fd);
+int64 file_read(struct proc *p);
+int64 file_write(struct proc *p);
+int64 file_writev(struct proc *p);
+int64 file_lseek(struct proc *p);
+int64 file_ioctl(struct proc *p);
+int64 file_fstat(struct proc *p, int64 fd, uint64 ubuf, int64 (*console_stat)(struct proc *, uint64, uint64));
+int64 fs_newfstatat(struct proc *p);
+
 // exec.c
 #define EXEC_BAD_IMAGE (-1)
 #define EXEC_NO_MEMORY (-2)
@@ -45,6 +61,9 @@ struct boot_info {
   int harts;
   int annotate;
   const char *bootargs;
+  int nvirtio; // virtio-mmio transports: registers and PLIC source
+  uint64 virtio_base[8];
+  uint32 virtio_irq[8];
 };
 void fdt_parse(uint64 fdt, struct boot_info *info);
 
@@ -78,6 +97,7 @@ void proc_free(struct proc *p);
 void ready_push(struct proc *p);
 struct proc *ready_pop(void);
 int ready_length(void);
+int proc_index(struct proc *p);
 void sleep_insert(struct proc *p);
 struct proc *sleep_pop_due(uint64 now);
 uint64 sleep_next_wake(void);
@@ -105,7 +125,13 @@ int64 syscall_dispatch(struct proc *p, int hart);
 void kernel_fault(void) __attribute__((noreturn));
 const char *cause_name(uint64 scause);
 
+// virtio_blk.c
+extern int disk_present;
+int virtio_blk_init(void);
+void disk_poll(void);
+
 // vm.c
+void kvmmap(uint64 pa, uint64 size);
 extern pagetable_t kernel_pagetable;
 void kvminit(void);
 void kvminithart(void);

@@ -32,6 +32,38 @@ static int list_has(const char *list, uint32 len, const char *want) {
   return 0;
 }
 
+// A virtio-mmio transport: its registers (reg) and PLIC source
+// (interrupts), from the properties of the node named `name`.
+static void virtio_node(struct boot_info *info, const char *name, const char *strings) {
+  if (info->nvirtio == 8)
+    return;
+  uint64 base = 0;
+  uint32 irq = 0;
+  const uint8 *p = (const uint8 *)name + ((strlen(name) + 4) & ~3UL);
+  for (;;) {
+    uint32 token = be32(p);
+    if (token == FDT_NOP) {
+      p += 4;
+      continue;
+    }
+    if (token != FDT_PROP)
+      break;
+    uint32 len = be32(p + 4);
+    const char *pname = strings + be32(p + 8);
+    const uint8 *value = p + 12;
+    if (strcmp(pname, "reg") == 0 && len >= 8)
+      base = len >= 16 ? cells(value, 8) : cells(value, 4);
+    else if (strcmp(pname, "interrupts") == 0 && len >= 4)
+      irq = be32(value);
+    p += (12 + len + 3) & ~3UL;
+  }
+  if (base && irq) {
+    info->virtio_base[info->nvirtio] = base;
+    info->virtio_irq[info->nvirtio] = irq;
+    info->nvirtio++;
+  }
+}
+
 void fdt_parse(uint64 fdt, struct boot_info *info) {
   const uint8 *base = (const uint8 *)fdt;
   if (be32(base) != FDT_MAGIC)
@@ -73,8 +105,11 @@ void fdt_parse(uint64 fdt, struct boot_info *info) {
       } else if (depth == 2 && starts_with(here, "memory@") && strcmp(pname, "reg") == 0 && len >= 16) {
         info->ram_base = cells(value, 8);
         info->ram_size = cells(value + 8, 8);
-      } else if (strcmp(pname, "compatible") == 0 && list_has((const char *)value, len, "rvmsmp,annotate")) {
-        info->annotate = 1;
+      } else if (strcmp(pname, "compatible") == 0) {
+        if (list_has((const char *)value, len, "rvmsmp,annotate"))
+          info->annotate = 1;
+        else if (len == sizeof "virtio,mmio" && strcmp((const char *)value, "virtio,mmio") == 0)
+          virtio_node(info, here, strings); // (the binding's one compatible string)
       }
     } else if (token == FDT_NOP) {
       continue;

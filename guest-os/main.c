@@ -106,6 +106,8 @@ void main(void) {
         boot.fdt_start + boot.fdt_size);     // the page pool
   kvminit();                                 // the kernel page table
   kvminithart();                             // paging on
+  if (boot.nvirtio && virtio_blk_init() == 0)
+    fs_mount();                              // the disk, if there is one
   start_programs();                          // the processes, from the initramfs
   if (boot.harts <= 1)
     master_runs_user = 1;                    // alone, the master must run them itself

@@ -130,27 +130,41 @@ static void dispatch(void) {
     assign(idle_pop(), ready_pop());
 }
 
-static void __attribute__((noreturn)) resume_on_master(void) {
+static void master_usertrap_disk(void) __attribute__((noreturn));
+// Both versions of the loop inline these, as the single loop did.
+static inline void serve_oldest(void) __attribute__((always_inline));
+static inline void wake_sleepers(void) __attribute__((always_inline));
+static inline void dispatch(void) __attribute__((always_inline));
+static inline int request_pending(void) __attribute__((always_inline));
+
+static inline __attribute__((always_inline, noreturn)) void resume_on_master(const int disk) {
   struct proc *p = running[0];
   uint64 deadline = r_time() + slice_ticks;
   uint64 wake = sleep_next_wake();
   CSR_WRITE(stimecmp, wake < deadline ? wake : deadline);
-  run_user(MAKE_SATP(p->pagetable), p->tf, master_usertrap);
+  run_user(MAKE_SATP(p->pagetable), p->tf, disk ? master_usertrap_disk : master_usertrap);
 }
 
-void master_loop(void) {
+// The master loop comes in two versions: `disk` is a constant, so a
+// machine without a disk runs the loop it always ran, and one with a disk
+// also takes the disk's interrupts (disk_poll; completions wake blocked
+// processes) and, once every process has exited, waits for the last
+// transaction to be installed before powering off.
+static inline __attribute__((always_inline, noreturn)) void loop(const int disk) {
   CSR_WRITE(stvec, (uint64)kernelvec);
   for (;;) {
     // Clear the IPI before looking at the ring, so one that arrives in
     // between still ends the WFI below.
     CSR_CLEAR(sip, IRQ_SSI);
+    if (disk)
+      disk_poll();
     serve_oldest();
     wake_sleepers();
     dispatch();
-    if (live_procs == 0)
+    if (live_procs == 0 && (!disk || log_quiesce()))
       power_off(first_failure);
     if (running[0] && !request_pending())
-      resume_on_master();
+      resume_on_master(disk);
     if (master_runs_user && !running[0] && ready_length() > 0 && !request_pending()) {
       assign(0, ready_pop());
       continue;
@@ -161,17 +175,32 @@ void master_loop(void) {
   }
 }
 
+static void __attribute__((noinline, noreturn)) loop_without_disk(void) { loop(0); }
+static void __attribute__((noinline, noreturn)) loop_with_disk(void) { loop(1); }
+
+void master_loop(void) {
+  if (disk_present)
+    loop_with_disk();
+  loop_without_disk();
+}
+
 // A trap from user mode on hart 0 (only when it runs processes itself).
-void master_usertrap(void) {
+static inline __attribute__((always_inline, noreturn)) void usertrap(const int disk) {
   CSR_WRITE(stvec, (uint64)kernelvec);
   uint64 scause = CSR_READ(scause), stval = CSR_READ(stval);
   struct proc *p = running[0];
-  if (scause == CAUSE_SOFTWARE_IRQ) {
-    // A slave posted a request: the loop serves it, then p goes on.
+  if (scause == CAUSE_SOFTWARE_IRQ || (disk && scause == CAUSE_EXTERNAL_IRQ)) {
+    // A slave posted a request, or the disk interrupted: the loop serves
+    // it, then p goes on.
   } else {
     uint64 kind = scause == CAUSE_ECALL_FROM_U ? REQ_SYSCALL : (scause & SCAUSE_INTERRUPT) ? REQ_TIMER : REQ_FAULT;
     annotate(EV_REQUEST_POSTED, kind, p->pid, kind == REQ_SYSCALL ? p->tf->a7 : scause);
     serve(0, kind, scause, stval);
   }
-  master_loop();
+  if (disk)
+    loop_with_disk();
+  loop_without_disk();
 }
+
+void master_usertrap(void) { usertrap(0); }
+static void master_usertrap_disk(void) { usertrap(1); }

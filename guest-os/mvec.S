@@ -18,7 +18,10 @@ mvec:
         bne a1, a2, unexpected
         ld a1, 16(a0)
         sw zero, 0(a1)                  # acknowledge: clear msip
-        csrsi mip, 2                    # raise SSIP for S-mode
+        csrsi sip, 2                    # raise SSIP for S-mode, through sip: SSIP is
+                                        # its only writable bit, so the read-modify-
+                                        # write cannot copy the disk's SEIP line into
+                                        # mip's software-writable SEIP bit
         ld a1, 0(a0)
         ld a2, 8(a0)
         csrrw a0, mscratch, a0

@@ -8,3 +8,18 @@
 #define USTACK_PAGES 16     // user stack: 64 KiB
 #define DEFAULT_SLICE 20000 // round-robin time slice in mtime ticks (10 MHz): 2 ms
 #define MAX_PATH 128
+
+// The disk and the file system (only used when a disk is present).
+#define NBUF 512       // buffer cache: 4 KiB buffers (2 MiB when all are in use)
+#define NBUF_HASH 256  // hash chains of the buffer cache
+#define LOGMAX 126     // most blocks in one transaction (the default log holds 126)
+#define LOGMIN 16      // a log with fewer blocks than this is refused at boot
+#define NFILE 256      // open files, system-wide
+#define NMNODE 256     // inodes referred to by open files
+#define NOFILE 64      // descriptors per process
+#define MAXOPREFS 160  // buffers one system call may reference at once
+#define NHOLDERS 4     // calls that may keep buffers while they wait for reads
+#define MAXHOLD 48     // buffers each of them keeps
+#define MAXOPDATA 32   // data blocks one read or write moves (larger ones return a short count)
+#define FS_PATH 256    // longest path a file-system call accepts, NUL included
+#define DISK_FAILURE_STATUS 74 // power-off status when the disk or its file system is unusable (EX_IOERR)

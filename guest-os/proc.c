@@ -38,6 +38,8 @@ struct proc *proc_alloc(void) {
 // Releases everything a process holds; it becomes a zombie (its exit
 // status is kept for the final report).
 void proc_free(struct proc *p) {
+  if (p->has_files)
+    fd_close_all(p);
   uvm_free(p->pagetable);
   kfree(p->tf);
   p->pagetable = NULL;
@@ -93,5 +95,7 @@ struct proc *sleep_pop_due(uint64 now) {
   p->next = NULL;
   return p;
 }
+
+int proc_index(struct proc *p) { return p - procs; }
 
 uint64 sleep_next_wake(void) { return sleepers ? sleepers->wake_time : (uint64)-1; }

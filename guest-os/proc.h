@@ -47,7 +47,7 @@ struct trapframe {
   /* 552 */ uint64 fp_valid; // f[] and fcsr hold the process's FP state
 };
 
-enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE };
+enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE, BLOCKED };
 
 struct proc {
   int pid;
@@ -61,7 +61,8 @@ struct proc {
   uint64 mmap_next;        // next anonymous mapping ends here (grows down)
   uint64 wake_time;        // mtime at which a sleeping process wakes
   uint64 sleep_rem_addr;   // user address for nanosleep's remaining time
-  uint32 closed_fds;       // bit n set: standard descriptor n was closed
+  uint32 closed_fds;       // bit n set: descriptor n (0-2) is no longer the console
+  uint32 has_files;        // it has a descriptor table (file.c)
   struct proc *next;       // link in the ready queue or the sleep list
 };
 

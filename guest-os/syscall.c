@@ -51,14 +51,14 @@ static int64 console_out(struct proc *p, uint64 buf, uint64 len) {
 int64 sys_write(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   if (!fd_open_for_output(p, tf->a0))
-    return -EBADF;
+    return file_write(p);
   return console_out(p, tf->a1, tf->a2);
 }
 
 int64 sys_writev(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   if (!fd_open_for_output(p, tf->a0))
-    return -EBADF;
+    return file_writev(p);
   if (tf->a2 > 1024)
     return -EINVAL;
   int64 total = 0;
@@ -79,7 +79,7 @@ int64 sys_writev(struct proc *p, int hart) {
 int64 sys_read(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   if (tf->a0 != 0 || (p->closed_fds & 1))
-    return -EBADF;
+    return file_read(p);
   uint64 n = 0;
   int c;
   while (n < tf->a2 && (c = console_getc()) >= 0) {
@@ -94,7 +94,7 @@ int64 sys_read(struct proc *p, int hart) {
 int64 sys_close(struct proc *p, int hart) {
   uint64 fd = p->tf->a0;
   if (fd > 2 || (p->closed_fds & (1u << fd)))
-    return -EBADF;
+    return file_close(p, fd);
   p->closed_fds |= 1u << fd;
   return 0;
 }
@@ -202,7 +202,7 @@ int64 sys_brk(struct proc *p, int hart) {
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 
-// Anonymous mappings only (there are no files yet), placed downwards from
+// Anonymous mappings only (no file mappings), placed downwards from
 // below the stack unless MAP_FIXED says where.
 int64 sys_mmap(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
@@ -245,9 +245,9 @@ int64 sys_munmap(struct proc *p, int hart) {
 }
 
 // What static C libraries (glibc) call at start-up and in common library
-// functions. There are no files yet: the console is the only open file,
-// a character device that is not a terminal (like /dev/null), so stdio
-// buffers fully, as it does under qemu-riscv64 with a pipe.
+// functions. The console is a character device that is not a terminal
+// (like /dev/null), so stdio buffers fully, as it does under qemu-riscv64
+// with a pipe. Descriptors other than the console's go to file.c.
 
 #define ENOENT 2
 #define ESRCH 3
@@ -257,8 +257,8 @@ int64 sys_munmap(struct proc *p, int hart) {
 
 static int fd_is_console(struct proc *p, uint64 fd) { return fd <= 2 && !(p->closed_fds & (1u << fd)); }
 
-int64 sys_ioctl(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ENOTTY : -EBADF; }
-int64 sys_lseek(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ESPIPE : -EBADF; }
+int64 sys_ioctl(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ENOTTY : file_ioctl(p); }
+int64 sys_lseek(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ESPIPE : file_lseek(p); }
 
 // struct stat as asm-generic/stat.h lays it out (128 bytes).
 struct kstat {
@@ -272,6 +272,8 @@ struct kstat {
   uint32 unused[2];
 };
 
+// The console's struct stat, for descriptor fd (0, 1 or 2, or what a dup
+// of one of them reports).
 static int64 stat_console(struct proc *p, uint64 fd, uint64 buf) {
   struct kstat st;
   memset(&st, 0, sizeof st);
@@ -284,16 +286,18 @@ static int64 stat_console(struct proc *p, uint64 fd, uint64 buf) {
 }
 
 int64 sys_fstat(struct proc *p, int hart) {
-  return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a1) : -EBADF;
+  return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a1)
+                                     : file_fstat(p, p->tf->a0, p->tf->a1, stat_console);
 }
 
 int64 sys_newfstatat(struct proc *p, int hart) {
   char path[MAX_PATH];
   if (copy_in_str(p->pagetable, path, p->tf->a1, sizeof path) < 0)
-    return -EFAULT;
+    return fs_mounted ? fs_newfstatat(p) : -EFAULT; // with a file system, it tells a fault from a long path
   if (path[0] == 0 && (p->tf->a3 & AT_EMPTY_PATH))
-    return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a2) : -EBADF;
-  return -ENOENT; // there is no file system yet
+    return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a2)
+                                       : file_fstat(p, p->tf->a0, p->tf->a2, stat_console);
+  return fs_newfstatat(p); // -ENOENT when there is no disk
 }
 
 int64 sys_readlinkat(struct proc *p, int hart) {
@@ -377,7 +381,7 @@ int64 sys_prlimit64(struct proc *p, int hart) {
   if (tf->a1 == RLIMIT_STACK)
     limit[0] = limit[1] = USTACK_PAGES * PGSIZE;
   else if (tf->a1 == RLIMIT_NOFILE)
-    limit[0] = limit[1] = 3;
+    limit[0] = limit[1] = NOFILE;
   if (tf->a3 && copy_out(p->pagetable, tf->a3, limit, sizeof limit) < 0)
     return -EFAULT;
   return 0;

@@ -4,8 +4,14 @@
 
 struct proc;
 
+#define SYS_dup 23
+#define SYS_dup3 24
 #define SYS_ioctl 29
+#define SYS_mkdirat 34
+#define SYS_unlinkat 35
+#define SYS_openat 56
 #define SYS_close 57
+#define SYS_getdents64 61
 #define SYS_lseek 62
 #define SYS_read 63
 #define SYS_write 64
@@ -13,6 +19,9 @@ struct proc;
 #define SYS_readlinkat 78
 #define SYS_newfstatat 79
 #define SYS_fstat 80
+#define SYS_sync 81
+#define SYS_fsync 82
+#define SYS_fdatasync 83
 #define SYS_exit 93
 #define SYS_exit_group 94
 #define SYS_set_tid_address 96
@@ -43,8 +52,14 @@ struct proc;
 #define SYS_prlimit64 261
 #define SYS_getrandom 278
 
+int64 sys_dup(struct proc *p, int hart);
+int64 sys_dup3(struct proc *p, int hart);
 int64 sys_ioctl(struct proc *p, int hart);
+int64 sys_mkdirat(struct proc *p, int hart);
+int64 sys_unlinkat(struct proc *p, int hart);
+int64 sys_openat(struct proc *p, int hart);
 int64 sys_close(struct proc *p, int hart);
+int64 sys_getdents64(struct proc *p, int hart);
 int64 sys_lseek(struct proc *p, int hart);
 int64 sys_read(struct proc *p, int hart);
 int64 sys_write(struct proc *p, int hart);
@@ -52,6 +67,8 @@ int64 sys_writev(struct proc *p, int hart);
 int64 sys_readlinkat(struct proc *p, int hart);
 int64 sys_newfstatat(struct proc *p, int hart);
 int64 sys_fstat(struct proc *p, int hart);
+int64 sys_sync(struct proc *p, int hart);
+int64 sys_fsync(struct proc *p, int hart);
 int64 sys_exit(struct proc *p, int hart);
 int64 sys_set_tid_address(struct proc *p, int hart);
 int64 sys_set_robust_list(struct proc *p, int hart);
@@ -79,8 +96,14 @@ int64 sys_prlimit64(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
 
 #define SYSCALL_TABLE_ENTRIES \
+  [SYS_dup] = sys_dup, \
+  [SYS_dup3] = sys_dup3, \
   [SYS_ioctl] = sys_ioctl, \
+  [SYS_mkdirat] = sys_mkdirat, \
+  [SYS_unlinkat] = sys_unlinkat, \
+  [SYS_openat] = sys_openat, \
   [SYS_close] = sys_close, \
+  [SYS_getdents64] = sys_getdents64, \
   [SYS_lseek] = sys_lseek, \
   [SYS_read] = sys_read, \
   [SYS_write] = sys_write, \
@@ -88,6 +111,9 @@ int64 sys_getrandom(struct proc *p, int hart);
   [SYS_readlinkat] = sys_readlinkat, \
   [SYS_newfstatat] = sys_newfstatat, \
   [SYS_fstat] = sys_fstat, \
+  [SYS_sync] = sys_sync, \
+  [SYS_fsync] = sys_fsync, \
+  [SYS_fdatasync] = sys_fsync, \
   [SYS_exit] = sys_exit, \
   [SYS_exit_group] = sys_exit, \
   [SYS_set_tid_address] = sys_set_tid_address, \

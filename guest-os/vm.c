@@ -67,6 +67,12 @@ void kvminit(void) {
   map_megapages(kernel_pagetable, boot.ram_base, boot.ram_base + boot.ram_size);
 }
 
+// Maps a device's registers into the kernel page table (hart 0, at boot).
+void kvmmap(uint64 pa, uint64 size) {
+  if (map_pages(kernel_pagetable, pa, size, pa, PTE_R | PTE_W) < 0)
+    panic("kvmmap: out of memory");
+}
+
 // Turns on paging with the kernel page table on the calling hart.
 void kvminithart(void) {
   sfence_vma();

@@ -5,6 +5,7 @@ mod common;
 mod compat;
 mod debugger;
 mod diff;
+mod disk;
 mod disk_device;
 mod fp;
 mod gdb;

@@ -2,8 +2,14 @@
 
 /// (number, name) of every system call the kernel serves.
 pub const SYSCALL_NAMES: &[(u64, &str)] = &[
+    (23, "dup"),
+    (24, "dup3"),
     (29, "ioctl"),
+    (34, "mkdirat"),
+    (35, "unlinkat"),
+    (56, "openat"),
     (57, "close"),
+    (61, "getdents64"),
     (62, "lseek"),
     (63, "read"),
     (64, "write"),
@@ -11,6 +17,9 @@ pub const SYSCALL_NAMES: &[(u64, &str)] = &[
     (78, "readlinkat"),
     (79, "newfstatat"),
     (80, "fstat"),
+    (81, "sync"),
+    (82, "fsync"),
+    (83, "fdatasync"),
     (93, "exit"),
     (94, "exit_group"),
     (96, "set_tid_address"),

@@ -7,13 +7,76 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Linux's errno values (include/uapi/asm-generic/errno-base.h).
+// Linux's errno values (include/uapi/asm-generic/errno-base.h, errno.h).
+#define EPERM 1
+#define ENOENT 2
+#define EIO 5
 #define EBADF 9
 #define ECHILD 10
 #define ENOMEM 12
+#define EACCES 13
 #define EFAULT 14
+#define EBUSY 16
+#define EEXIST 17
+#define ENODEV 19
+#define ENOTDIR 20
+#define EISDIR 21
 #define EINVAL 22
+#define ENFILE 23
+#define EMFILE 24
+#define ENOTTY 25
+#define EFBIG 27
+#define ENOSPC 28
+#define ESPIPE 29
+#define ENAMETOOLONG 36
 #define ENOSYS 38
+#define ENOTEMPTY 39
+
+// Files (asm-generic/fcntl.h).
+#define AT_FDCWD (-100)
+#define AT_REMOVEDIR 0x200
+#define AT_EMPTY_PATH 0x1000
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define O_DIRECTORY 0200000
+#define O_CLOEXEC 02000000
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#define S_IFMT 0170000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFREG 0100000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define DT_DIR 4
+#define DT_REG 8
+
+// struct stat as asm-generic/stat.h lays it out for riscv64.
+struct stat {
+  unsigned long st_dev, st_ino;
+  unsigned st_mode, st_nlink, st_uid, st_gid;
+  unsigned long st_rdev, pad1;
+  long st_size;
+  int st_blksize, pad2;
+  long st_blocks;
+  long st_atime, st_atime_nsec, st_mtime, st_mtime_nsec, st_ctime, st_ctime_nsec;
+  unsigned unused[2];
+};
+
+// What getdents64 fills, one after another (d_reclen bytes each).
+struct linux_dirent64 {
+  unsigned long d_ino;
+  long d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
 
 // mmap's prot and flags, as Linux defines them for RISC-V.
 #define PROT_NONE 0
@@ -45,6 +108,18 @@ struct utsname {
 };
 
 // The system calls (one per line of guest-os/syscall.tbl).
+long sys_dup(long fd);
+long sys_dup3(long oldfd, long newfd, long flags);
+long sys_mkdirat(long dirfd, const char *path, long mode);
+long sys_unlinkat(long dirfd, const char *path, long flags);
+long sys_openat(long dirfd, const char *path, long flags, long mode);
+long sys_getdents64(long fd, void *buf, unsigned long len);
+long sys_lseek(long fd, long offset, long whence);
+long sys_fstat(long fd, struct stat *st);
+long sys_newfstatat(long dirfd, const char *path, struct stat *st, long flags);
+long sys_sync(void);
+long sys_fsync(long fd);
+long sys_fdatasync(long fd);
 long sys_close(long fd);
 long sys_read(long fd, void *buf, unsigned long len);
 long sys_write(long fd, const void *buf, unsigned long len);
@@ -93,6 +168,16 @@ __attribute__((format(printf, 2, 3))) int dprintf(int fd, const char *fmt, ...);
 __attribute__((format(printf, 3, 4))) int snprintf(char *buf, unsigned long size, const char *fmt, ...);
 int vsnprintf(char *buf, unsigned long size, const char *fmt, va_list ap);
 int vdprintf(int fd, const char *fmt, va_list ap);
+
+// Files (lib/files.c, linked only into the programs that use files).
+// open: openat relative to the working directory; read_full and
+// write_full repeat short transfers until len bytes (or end of file):
+// the count, or -errno if nothing was transferred.
+long open(const char *path, long flags, long mode);
+long read_full(long fd, void *buf, unsigned long len);
+long write_full(long fd, const void *buf, unsigned long len);
+// The C library's message for an errno value ("No such file or directory").
+const char *strerror(long err);
 
 // Prints the message and a newline on stdout and exits with status 1.
 __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);

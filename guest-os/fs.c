@@ -1,0 +1,542 @@
+// The file system's on-disk objects (docs/fs-format.md): the superblock
+// and mounting, inodes, the block bitmap, directories and path names.
+//
+// Everything here runs inside a restartable attempt (bio.c): functions
+// that need a block call bread and, when it is not resident (or the image
+// is corrupt), return op.status (-ERESTART or -EIO), or NULL with it set;
+// their callers pass that on without changing anything. "AGAIN" below
+// means that: a negative result that is op.status. Changes happen
+// only in a call's second phase, once everything is resident: then
+// bread_resident cannot fail and every changed buffer goes to log_write.
+//
+// Whatever the disk says is checked before it is used: a block number
+// outside the data region, an inode number past the table, an inode of an
+// unknown type, a directory entry naming a free inode, a size past the
+// largest file: each makes the call fail with -EIO. A bad superblock or
+// log header stops the kernel at boot with a message (fs_fatal).
+#include "defs.h"
+#include "fs.h"
+#include "param.h"
+#include "proc.h"
+
+struct superblock sb;
+int fs_mounted;
+static uint32 bmap_hint;  // no data block below it is free
+static uint32 inode_hint; // no inode below it is free
+
+static int data_block_ok(uint64 b) { return b >= sb.datastart && b < sb.size; }
+
+// ---- Mounting ----
+
+// Why the superblock cannot be used, or NULL.
+static const char *check_superblock(const struct superblock *s, uint64 disk_blocks) {
+  if (s->magic != FS_MAGIC)
+    return "wrong magic number (not an rvmsmp file system)";
+  if (s->version != FS_VERSION)
+    return "unsupported version";
+  if (s->size > disk_blocks)
+    return "the file system is larger than the disk";
+  if (s->ninodes == 0 || s->ninodes % IPB)
+    return "the inode count is not a positive multiple of 64";
+  if (s->nlog < 1 + LOGMIN)
+    return "the log is too small for this kernel";
+  uint64 start[4] = {s->logstart, s->inodestart, s->bmapstart, s->datastart};
+  uint64 end[4] = {(uint64)s->logstart + s->nlog, (uint64)s->inodestart + s->ninodes / IPB,
+                   (uint64)s->bmapstart + (s->size + BPB - 1) / BPB, s->size};
+  // The log, the inodes, the bitmap and the data, in this order.
+  for (int i = 0; i < 4; i++) {
+    if (start[i] < 2 || start[i] >= end[i] || end[i] > s->size)
+      return "a region lies outside the file system";
+    if (i > 0 && start[i] < end[i - 1])
+      return "the regions overlap or are out of order";
+  }
+  if (s->nblocks != s->size - s->datastart)
+    return "the data block count does not match the layout";
+  return NULL;
+}
+
+// Boot: reads and checks the superblock, installs a committed log, checks
+// the root directory. Synchronous; stops the kernel if the disk is unusable.
+void fs_mount(void) {
+  uint8 *page = kalloc();
+  if (!page)
+    panic("fs_mount: out of memory");
+  struct blk_req r;
+  r.blockno = 1;
+  r.write = 0;
+  r.data = page;
+  if (disk_capacity_blocks() < 2 || blk_wait(&r) < 0)
+    fs_fatal("cannot read the superblock");
+  memcpy(&sb, page, sizeof sb);
+  const char *why = check_superblock(&sb, disk_capacity_blocks());
+  if (why)
+    fs_fatal("bad superblock: %s", why);
+  log_recover(&sb, page);
+  r.blockno = sb.inodestart + ROOTINO / IPB;
+  r.write = 0;
+  if (blk_wait(&r) < 0)
+    fs_fatal("cannot read the root directory's inode");
+  struct dinode *root = (struct dinode *)page + ROOTINO % IPB;
+  if (root->type != T_DIR)
+    fs_fatal("the root directory (inode 1) is not a directory");
+  kfree(page);
+  log_init(&sb);
+  bio_init();
+  bmap_hint = sb.datastart;
+  inode_hint = ROOTINO + 1;
+  fs_mounted = 1;
+}
+
+// ---- Inodes ----
+
+// Inode `inum` in its resident block (type checked); NULL to wait or on
+// corruption. *bp gets the buffer when bp is not NULL.
+struct dinode *iget(uint32 inum, struct buf **bp) {
+  if (inum == 0 || inum >= sb.ninodes) {
+    op_fail(-EIO);
+    return NULL;
+  }
+  struct buf *b = bread(sb.inodestart + inum / IPB);
+  if (!b)
+    return NULL;
+  struct dinode *ip = (struct dinode *)b->data + inum % IPB;
+  if (ip->type > T_FILE || (ip->type != T_FREE && ip->size > MAXFILESIZE)) {
+    op_fail(-EIO);
+    return NULL;
+  }
+  if (bp)
+    *bp = b;
+  return ip;
+}
+
+// The same, for an inode a directory entry or an open file names: it
+// must be in use.
+struct dinode *iget_used(uint32 inum, struct buf **bp) {
+  struct dinode *ip = iget(inum, bp);
+  if (ip && ip->type == T_FREE) {
+    op_fail(-EIO);
+    return NULL;
+  }
+  return ip;
+}
+
+// Phase two: inode `inum`, which the attempt has already read.
+struct dinode *iget_resident(uint32 inum, struct buf **bp) {
+  struct buf *b = bread_resident(sb.inodestart + inum / IPB);
+  *bp = b;
+  return (struct dinode *)b->data + inum % IPB;
+}
+
+// The disk block holding block `fb` of the file, 0 for a hole, or AGAIN.
+int64 bmap(struct dinode *ip, uint32 fb) {
+  uint32 b;
+  if (fb < NDIRECT) {
+    b = ip->addrs[fb];
+  } else {
+    if (fb >= MAXFILEBLOCKS || ip->indirect == 0)
+      return 0;
+    if (!data_block_ok(ip->indirect)) {
+      op_fail(-EIO);
+      return op.status;
+    }
+    struct buf *ib = bread(ip->indirect);
+    if (!ib)
+      return op.status;
+    b = ((uint32 *)ib->data)[fb - NDIRECT];
+  }
+  if (b && !data_block_ok(b)) {
+    op_fail(-EIO);
+    return op.status;
+  }
+  return b;
+}
+
+// Phase two: maps file block fb to disk block b; the indirect block, if
+// needed, exists and is resident.
+void bmap_set(struct dinode *ip, uint32 fb, uint32 b) {
+  if (fb < NDIRECT) {
+    ip->addrs[fb] = b;
+    return;
+  }
+  struct buf *ib = bread_resident(ip->indirect);
+  ((uint32 *)ib->data)[fb - NDIRECT] = b;
+  log_write(ib);
+}
+
+// Finds a free inode: its number, -ENOSPC, or AGAIN.
+int64 ialloc_plan(void) {
+  for (uint32 inum = inode_hint; inum < sb.ninodes; inum++) {
+    struct buf *b = bread(sb.inodestart + inum / IPB);
+    if (!b)
+      return op.status;
+    struct dinode *ip = (struct dinode *)b->data + inum % IPB;
+    for (;; ip++, inum++) {
+      if (ip->type == T_FREE)
+        return inum;
+      if ((inum + 1) % IPB == 0 || inum + 1 >= sb.ninodes)
+        break;
+    }
+  }
+  return -ENOSPC;
+}
+
+// Phase two: makes inode `inum` (from ialloc_plan) a new empty one.
+struct dinode *ialloc_take(uint32 inum, int type, struct buf **bp) {
+  struct dinode *ip = iget_resident(inum, bp);
+  memset(ip, 0, sizeof *ip);
+  ip->type = type;
+  ip->nlink = 1;
+  log_write(*bp);
+  inode_hint = inum + 1;
+  return ip;
+}
+
+// ---- The block bitmap ----
+
+// Finds up to `want` free data blocks at or after the hint, in
+// increasing order, skipping those this attempt has already planned to
+// take; their bitmap blocks become resident.
+// Returns how many were found (fewer when the disk is full), or AGAIN.
+int balloc_plan(int want, uint32 *out) {
+  int n = 0;
+  for (uint64 b = bmap_hint; b < sb.size && n < want;) {
+    struct buf *bm = bread(sb.bmapstart + b / BPB);
+    if (!bm)
+      return op.status;
+    uint64 block_end = (b / BPB + 1) * BPB;
+    for (; b < block_end && b < sb.size && n < want; b++) {
+      uint8 byte = bm->data[(b % BPB) / 8];
+      if (byte == 0xff && b % 8 == 0) {
+        b += 7;
+        continue;
+      }
+      if (!(byte & (1 << (b % 8))) && !op_planned(b))
+        out[n++] = b;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    op_plan(out[i]);
+  return n;
+}
+
+// Phase two: marks block b used (1) or free (0).
+void bmark(uint32 b, int used) {
+  struct buf *bm = bread_resident(sb.bmapstart + b / BPB);
+  uint8 bit = 1 << (b % 8);
+  if (used) {
+    bm->data[(b % BPB) / 8] |= bit;
+    if (b >= bmap_hint)
+      bmap_hint = b + 1;
+  } else {
+    bm->data[(b % BPB) / 8] &= ~bit;
+    if (b < bmap_hint)
+      bmap_hint = b;
+  }
+  log_write(bm);
+}
+
+// The bitmap block of b, resident, and whether b is marked used (for
+// freeing: a block an inode names must be marked): 0, or AGAIN.
+int bitmap_check_used(uint32 b) {
+  struct buf *bm = bread(sb.bmapstart + b / BPB);
+  if (!bm)
+    return op.status;
+  if (!(bm->data[(b % BPB) / 8] & (1 << (b % 8)))) {
+    op_fail(-EIO);
+    return op.status;
+  }
+  return 0;
+}
+
+// ---- Truncating ----
+
+// Phase one of freeing every block of an inode: makes the indirect block
+// and the bitmap blocks resident and checks them. Returns how many
+// distinct blocks the change will log (the inode's block included), or AGAIN.
+int64 itrunc_plan(struct dinode *ip) {
+  uint32 seen[8];
+  int nseen = 0, many = 0;
+  for (uint32 i = 0; i < NDIRECT + 1 + NINDIRECT; i++) {
+    uint32 b;
+    if (i < NDIRECT) {
+      b = ip->addrs[i];
+    } else if (i == NDIRECT) {
+      b = ip->indirect;
+    } else {
+      if (!ip->indirect)
+        break;
+      struct buf *ib = bread(ip->indirect);
+      if (!ib)
+        return op.status;
+      b = ((uint32 *)ib->data)[i - NDIRECT - 1];
+    }
+    if (!b)
+      continue;
+    if (!data_block_ok(b)) {
+      op_fail(-EIO);
+      return op.status;
+    }
+    if (bitmap_check_used(b) < 0)
+      return op.status;
+    uint32 bm = b / BPB;
+    int j = 0;
+    while (j < nseen && seen[j] != bm)
+      j++;
+    if (j == nseen) {
+      if (nseen < 8)
+        seen[nseen++] = bm;
+      else
+        many++;
+    }
+  }
+  return 1 + nseen + many;
+}
+
+// Phase two: frees every block of the inode and sets its size to 0.
+void itrunc(struct dinode *ip, struct buf *ib) {
+  for (int i = 0; i < NDIRECT; i++)
+    if (ip->addrs[i]) {
+      bmark(ip->addrs[i], 0);
+      ip->addrs[i] = 0;
+    }
+  if (ip->indirect) {
+    uint32 *entries = (uint32 *)bread_resident(ip->indirect)->data;
+    for (int i = 0; i < NINDIRECT; i++)
+      if (entries[i])
+        bmark(entries[i], 0);
+    bmark(ip->indirect, 0);
+    ip->indirect = 0;
+  }
+  ip->size = 0;
+  log_write(ib);
+}
+
+// Phase two: the inode is no longer used.
+void ifree(uint32 inum, struct dinode *ip, struct buf *ib) {
+  itrunc(ip, ib);
+  memset(ip, 0, sizeof *ip);
+  if (inum < inode_hint)
+    inode_hint = inum;
+}
+
+// ---- Directories ----
+
+static int name_is(const struct dirent *de, const char *name) { return strncmp(de->name, name, NAME_MAX_FS + 1) == 0; }
+
+// Scans directory dp for `name` (if not NULL): returns its inode number
+// (position in *found), 0 if absent, or AGAIN. Also
+// notes the first free slot in *slot (block 0: none) when slot is not
+// NULL. Blocks of no interest are released as the scan goes.
+int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot) {
+  if (slot)
+    slot->block = 0;
+  uint32 nb = (dp->size + BSIZE - 1) / BSIZE;
+  for (uint32 fb = 0; fb < nb; fb++) {
+    int64 blk = bmap(dp, fb);
+    if (blk < 0)
+      return op.status;
+    if (blk == 0)
+      continue;
+    int mark = op_mark();
+    struct buf *b = bread(blk);
+    if (!b)
+      return op.status;
+    struct dirent *de = (struct dirent *)b->data;
+    uint64 left = dp->size - (uint64)fb * BSIZE;
+    int n = left < BSIZE ? left / DIRENT_SIZE : DPB;
+    int keep = 0;
+    for (int i = 0; i < n; i++) {
+      if (de[i].inum == 0) {
+        if (slot && !slot->block) {
+          slot->block = blk;
+          slot->index = i;
+          keep = 1;
+        }
+        continue;
+      }
+      if (name && name_is(&de[i], name)) {
+        if (de[i].inum >= sb.ninodes) {
+          op_fail(-EIO);
+          return op.status;
+        }
+        if (found) {
+          found->block = blk;
+          found->index = i;
+        }
+        return de[i].inum;
+      }
+    }
+    if (!keep)
+      op_release_to(mark);
+  }
+  return 0;
+}
+
+// Looks up `name` in directory `dinum`: the inode number, 0 if absent,
+// -ENOTDIR, or AGAIN.
+int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found) {
+  struct dinode *dp = iget_used(dinum, NULL);
+  if (!dp)
+    return op.status;
+  if (dp->type != T_DIR)
+    return -ENOTDIR;
+  return dir_scan(dp, name, found, NULL);
+}
+
+// Whether directory dp holds nothing but "." and "..": 1, 0, or AGAIN.
+int64 dir_is_empty(struct dinode *dp) {
+  uint32 nb = (dp->size + BSIZE - 1) / BSIZE;
+  for (uint32 fb = 0; fb < nb; fb++) {
+    int64 blk = bmap(dp, fb);
+    if (blk < 0)
+      return blk;
+    if (blk == 0)
+      continue;
+    int mark = op_mark();
+    struct buf *b = bread(blk);
+    if (!b)
+      return op.status;
+    struct dirent *de = (struct dirent *)b->data;
+    uint64 left = dp->size - (uint64)fb * BSIZE;
+    int n = left < BSIZE ? left / DIRENT_SIZE : DPB;
+    for (int i = 0; i < n; i++)
+      if (de[i].inum && !name_is(&de[i], ".") && !name_is(&de[i], ".."))
+        return 0;
+    op_release_to(mark);
+  }
+  return 1;
+}
+
+// Plans adding an entry to directory dp: its first free slot, or a new
+// slot at its end, allocating a block (and the indirect block) if needed.
+// Fills *plan; returns the number of blocks the change will log, or <0
+// (-ENOSPC, or AGAIN).
+int64 dir_add_plan(struct dinode *dp, struct dir_add *plan) {
+  plan->append = 0;
+  plan->nalloc = 0;
+  if (dir_scan(dp, NULL, NULL, &plan->slot) < 0)
+    return op.status;
+  if (plan->slot.block)
+    return 1; // the directory block
+  if (dp->size % DIRENT_SIZE) {
+    op_fail(-EIO);
+    return op.status;
+  }
+  if (dp->size + DIRENT_SIZE > MAXFILESIZE)
+    return -ENOSPC;
+  plan->append = 1;
+  plan->fb = dp->size / BSIZE;
+  plan->slot.index = (dp->size % BSIZE) / DIRENT_SIZE;
+  int64 blk = bmap(dp, plan->fb);
+  if (blk < 0)
+    return op.status;
+  if (blk) {
+    if (!bread(blk))
+      return op.status;
+    plan->slot.block = blk;
+    return 2; // the directory block and its inode (the size)
+  }
+  int need = 1 + (plan->fb >= NDIRECT && !dp->indirect);
+  int got = balloc_plan(need, plan->alloc);
+  if (got < 0)
+    return op.status;
+  if (got < need)
+    return -ENOSPC;
+  for (int i = 0; i < need; i++)
+    if (!bget_whole(plan->alloc[i]))
+      return op.status;
+  plan->nalloc = need;
+  // The new block, the inode, the indirect block, up to two bitmap blocks.
+  return 2 + (plan->fb >= NDIRECT) + need;
+}
+
+// Phase two of dir_add_plan: writes the entry. dbuf holds dp.
+void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *plan, const char *name,
+             uint32 inum) {
+  if (plan->nalloc) {
+    // A new block at the end (the indirect block first, if it is new too).
+    if (plan->nalloc == 2) {
+      struct buf *ib = bread_resident_new(plan->alloc[0]);
+      bmark(plan->alloc[0], 1);
+      dp->indirect = plan->alloc[0];
+      log_write(ib);
+    }
+    uint32 blk = plan->alloc[plan->nalloc - 1];
+    struct buf *nb = bread_resident_new(blk);
+    bmark(blk, 1);
+    log_write(nb);
+    bmap_set(dp, plan->fb, blk);
+    plan->slot.block = blk;
+  }
+  struct buf *b = bread_resident(plan->slot.block);
+  struct dirent *de = (struct dirent *)b->data + plan->slot.index;
+  memset(de, 0, sizeof *de);
+  de->inum = inum;
+  memcpy(de->name, name, strlen(name));
+  log_write(b);
+  if (plan->append) {
+    dp->size += DIRENT_SIZE;
+    log_write(dbuf);
+  }
+  mnode_changed(dinum);
+}
+
+// ---- Path names ----
+
+// Splits a path into the directory that holds its last component and
+// that component (empty when the path names the starting directory
+// itself, such as "/"). Every directory on the way must exist. Returns 0,
+// a negative errno, or AGAIN.
+int64 path_parent(uint32 start, const char *path, struct pathres *r) {
+  if (!path[0])
+    return -ENOENT;
+  uint32 cur = path[0] == '/' ? ROOTINO : start;
+  const char *s = path;
+  for (;;) {
+    while (*s == '/')
+      s++;
+    if (!*s) {
+      r->parent = cur;
+      r->name[0] = 0;
+      r->must_be_dir = 1;
+      return 0;
+    }
+    const char *e = s;
+    while (*e && *e != '/')
+      e++;
+    uint64 len = e - s;
+    if (len > NAME_MAX_FS)
+      return -ENAMETOOLONG;
+    memcpy(r->name, s, len);
+    r->name[len] = 0;
+    const char *rest = e;
+    while (*rest == '/')
+      rest++;
+    if (!*rest) {
+      r->parent = cur;
+      r->must_be_dir = *e == '/';
+      // The parent must be a directory even when the name is absent.
+      struct dinode *dp = iget_used(cur, NULL);
+      if (!dp)
+        return op.status;
+      return dp->type == T_DIR ? 0 : -ENOTDIR;
+    }
+    int64 next = dir_lookup(cur, r->name, NULL);
+    if (next < 0)
+      return next;
+    if (next == 0)
+      return -ENOENT;
+    cur = next;
+    s = e;
+  }
+}
+
+// The inode a path names (following r from path_parent): its number, or
+// 0 if absent, or <0 as above. *pos gets the entry's position.
+int64 path_final(const struct pathres *r, struct dirpos *pos) {
+  if (!r->name[0]) {
+    pos->block = 0;
+    return r->parent;
+  }
+  return dir_lookup(r->parent, r->name, pos);
+}

@@ -1,0 +1,275 @@
+// The file system: the on-disk layout (docs/fs-format.md, version 1) and
+// the kernel's structures around it: the disk requests, the buffer cache,
+// the log, open files. Everything here belongs to hart 0.
+#pragma once
+#include "param.h"
+#include "types.h"
+
+// ---- On disk (little-endian, as the hart is) ----
+
+#define BSIZE 4096
+#define SECTORS_PER_BLOCK (BSIZE / 512)
+#define FS_MAGIC 0x53464d52 // "RMFS"
+#define FS_VERSION 1
+#define NDIRECT 11
+#define NINDIRECT (BSIZE / 4)
+#define MAXFILEBLOCKS (NDIRECT + NINDIRECT)
+#define MAXFILESIZE ((uint64)MAXFILEBLOCKS * BSIZE)
+#define INODE_SIZE 64
+#define IPB (BSIZE / INODE_SIZE) // inodes per block
+#define BPB (BSIZE * 8)          // bitmap bits per block
+#define DIRENT_SIZE 64
+#define DPB (BSIZE / DIRENT_SIZE) // directory entries per block
+#define NAME_MAX_FS 59             // longest name (a 60-byte field, NUL-padded)
+#define ROOTINO 1
+
+#define T_FREE 0
+#define T_DIR 1
+#define T_FILE 2
+
+struct superblock {
+  uint32 magic;
+  uint32 version;
+  uint32 size;       // blocks in the image
+  uint32 nblocks;    // data blocks
+  uint32 ninodes;    // a multiple of IPB
+  uint32 nlog;       // log blocks, the header included
+  uint32 logstart;   // the header block
+  uint32 inodestart; // first inode block
+  uint32 bmapstart;  // first bitmap block
+  uint32 datastart;  // first data block
+};
+
+struct dinode {
+  uint16 type;
+  uint16 nlink;
+  uint32 reserved;
+  uint64 size;
+  uint32 addrs[NDIRECT];
+  uint32 indirect;
+};
+
+struct dirent {
+  uint32 inum; // 0: a free slot
+  char name[NAME_MAX_FS + 1];
+};
+
+// ---- Disk requests (virtio_blk.c) ----
+
+// One block transfer. The owner fills blockno, write, data and done; the
+// driver calls done(req) on hart 0 once the device has finished, with
+// `failed` set if it reported an error.
+struct blk_req {
+  uint32 blockno;
+  uint8 write;
+  uint8 failed;
+  uint8 finished;
+  uint8 *data;                       // BSIZE bytes, physical = kernel virtual
+  void (*done)(struct blk_req *req); // may be NULL (boot-time requests)
+  void *owner;
+  struct blk_req *next; // in the driver's queue of requests not yet given to the device
+  // What the device reads and writes besides the data (virtio-blk).
+  struct {
+    uint32 type;
+    uint32 reserved;
+    uint64 sector;
+  } header;
+  volatile uint8 status;
+};
+
+// ---- The buffer cache (bio.c) ----
+
+struct buf {
+  uint32 blockno;
+  uint8 tagged;  // holds (or is being filled with) block `blockno`; in the hash table
+  uint8 valid;   // data is the block's current contents
+  uint8 reading; // a read from the disk is in flight
+  uint8 error;   // the last read failed
+  int refs;      // references from the attempt in progress
+  uint64 stamp;  // the attempt that last referenced it
+  uint64 seq;    // the last transaction that wrote it (pinned until that one is installed)
+  int frozen;    // 1 + its slot in the commit in progress, which writes from its page; 0: not
+  uint8 *data;   // one page, allocated on first use
+  struct buf *lru_prev, *lru_next; // the LRU list (unpinned buffers only), most recent first
+  struct buf *hash_next;
+  struct proc *waiters; // processes blocked until its read completes
+  struct blk_req req;
+};
+
+// ---- Open files (file.c) ----
+
+// An inode some open file refers to: what the kernel must remember about
+// it between system calls.
+struct mnode {
+  uint32 inum;
+  int refs;         // open files referring to it; 0 = free slot
+  uint64 dirty_seq; // the last transaction that changed it (fsync waits for it)
+};
+
+enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_INODE };
+
+struct file {
+  uint8 type;
+  uint8 readable;
+  uint8 writable;
+  uint8 append;
+  int refs; // descriptors referring to it; 0 = free slot
+  uint64 off;
+  struct mnode *m;
+};
+
+// ---- Restartable calls (bio.c) ----
+
+// Returned by a file-system call that must wait and be made again; never
+// seen by user code (Linux's ERESTARTSYS).
+#define ERESTART 512
+
+// Linux's errno values the file system returns.
+#define EPERM 1
+#define ENOENT 2
+#define EIO 5
+#define EBADF 9
+#define ENOMEM 12
+#define EFAULT 14
+#define EBUSY 16
+#define EEXIST 17
+#define ENOTDIR 20
+#define EISDIR 21
+#define EINVAL 22
+#define ENFILE 23
+#define EMFILE 24
+#define ENOTTY 25
+#define EFBIG 27
+#define ENOSPC 28
+#define ESPIPE 29
+#define ENAMETOOLONG 36
+#define ENOTEMPTY 39
+
+enum op_wait { WAIT_NONE, WAIT_BUF, WAIT_CACHE, WAIT_HOLDER, WAIT_LOG_SPACE, WAIT_COMMIT };
+
+struct waitlist {
+  struct proc *head, *tail;
+};
+
+#define MAXPLANNED (MAXOPDATA + 8)
+
+// The attempt in progress (one at a time: only hart 0 runs them).
+struct op {
+  struct proc *p;
+  uint64 id;
+  struct buf *refs[MAXOPREFS];
+  int nrefs;
+  int status; // 0, -ERESTART (must wait) or -EIO
+  int wait;   // what for, when status is -ERESTART
+  struct buf *wait_buf;
+  uint32 planned[MAXPLANNED]; // blocks balloc_plan has promised to this attempt
+  int nplanned;
+  int readonly; // the call changes no block: frozen buffers need no copy
+  struct holder *holder; // its place among the holders (bio.c), if it has one
+};
+extern struct op op;
+
+void bio_init(void);
+void op_begin(struct proc *p, int readonly);
+uint8 *page_get(void);
+void page_put(uint8 *page);
+int64 op_end(struct proc *p, int64 result);
+int op_mark(void);
+void op_release_to(int mark);
+void op_need(int wait, struct buf *b);
+void op_fail(int err);
+int op_planned(uint32 b);
+void op_plan(uint32 b);
+struct buf *bread(uint32 blockno);
+struct buf *bread_resident(uint32 blockno);
+struct buf *bread_resident_new(uint32 blockno);
+struct buf *bget_whole(uint32 blockno);
+void bfill(struct buf *b);
+struct buf *bfind(uint32 blockno);
+void bpin(struct buf *b);
+void bunpin(struct buf *b);
+void bio_wake_cache_waiters(void);
+void wait_push(struct waitlist *w, struct proc *p);
+void wake_all(struct waitlist *w);
+
+// ---- The log (log.c) ----
+
+void log_init(const struct superblock *sb);
+void log_recover(const struct superblock *sb, uint8 *page);
+int log_room(int blocks);
+void log_write(struct buf *b);
+int log_durable(uint64 seq);
+void log_wait(struct proc *p, int wait);
+void log_cache_pressure(void);
+void log_commit(void);
+void log_give_page(struct buf *b, uint8 *copy);
+uint64 log_installed_seq(void);
+uint64 log_durable_seq(void);
+uint64 log_open_seq(void);
+uint64 log_sync_seq(void);
+uint32 log_header_block(void);
+
+// ---- The disk (virtio_blk.c) ----
+
+void blk_submit(struct blk_req *r);
+int blk_wait(struct blk_req *r);
+uint64 disk_capacity_blocks(void);
+
+// ---- On-disk objects (fs.c) ----
+
+extern struct superblock sb;
+
+// Prints why the disk cannot be used and powers off.
+#define fs_fatal(...)                                                                                                \
+  do {                                                                                                               \
+    printf("rvmsmp kernel: disk: ");                                                                                 \
+    printf(__VA_ARGS__);                                                                                             \
+    printf("; stopping\n");                                                                                          \
+    power_off(DISK_FAILURE_STATUS);                                                                                  \
+  } while (0)
+
+// A directory entry's place: block and index (block 0: none).
+struct dirpos {
+  uint32 block;
+  uint32 index;
+};
+
+// What adding a directory entry will do (dir_add_plan, then dir_add).
+struct dir_add {
+  struct dirpos slot;
+  int append;       // the entry goes at the end: the size grows
+  uint32 fb;        // the file block of the end, when appending
+  int nalloc;       // new blocks: [indirect,] directory block
+  uint32 alloc[2];
+};
+
+// A path split by path_parent.
+struct pathres {
+  uint32 parent;
+  char name[NAME_MAX_FS + 1]; // empty: the path names the start directory itself
+  int must_be_dir;            // it ended with '/'
+};
+
+struct dinode *iget(uint32 inum, struct buf **bp);
+struct dinode *iget_used(uint32 inum, struct buf **bp);
+struct dinode *iget_resident(uint32 inum, struct buf **bp);
+int64 bmap(struct dinode *ip, uint32 fb);
+void bmap_set(struct dinode *ip, uint32 fb, uint32 b);
+int64 ialloc_plan(void);
+struct dinode *ialloc_take(uint32 inum, int type, struct buf **bp);
+int balloc_plan(int want, uint32 *out);
+void bmark(uint32 b, int used);
+int64 itrunc_plan(struct dinode *ip);
+void itrunc(struct dinode *ip, struct buf *ib);
+void ifree(uint32 inum, struct dinode *ip, struct buf *ib);
+int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot);
+int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found);
+int64 dir_is_empty(struct dinode *dp);
+int64 dir_add_plan(struct dinode *dp, struct dir_add *plan);
+void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *plan, const char *name, uint32 inum);
+int64 path_parent(uint32 start, const char *path, struct pathres *r);
+int64 path_final(const struct pathres *r, struct dirpos *pos);
+
+// ---- Open files (file.c) ----
+
+void mnode_changed(uint32 inum);
