@@ -332,5 +332,26 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["test", "--workspace", "--release"])
+    cargo(&["test", "--workspace", "--release"])?;
+    fuzz_regressions()
+}
+
+/// The fuzz targets (`fuzz/`, a crate outside the workspace; see
+/// docs/fuzzing.md), on stable: formatting, then a build of every target and
+/// a replay of every saved input in `fuzz/regressions/` (about a minute). It
+/// shares `target/` and the release profile with the tests above, so mostly
+/// the emulator (with overflow checks, as fuzzing builds it) and the fuzz
+/// crate are compiled again. (Clippy on the fuzz crate would add as long
+/// again; it is a local check, see docs/fuzzing.md.)
+fn fuzz_regressions() -> Result<(), String> {
+    const MANIFEST: &str = "fuzz/Cargo.toml";
+    cargo(&["fmt", "--manifest-path", MANIFEST, "--", "--check"])?;
+    cargo(&[
+        "test",
+        "--manifest-path",
+        MANIFEST,
+        "--release",
+        "--target-dir",
+        "target",
+    ])
 }
