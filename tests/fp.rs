@@ -1091,3 +1091,46 @@ fn enter_user() -> Vec<u32> {
     ]);
     w
 }
+
+/// Double-precision add, subtract, multiply, divide and square root take a
+/// shortcut through the host's arithmetic when inexact is already set and
+/// the rounding is to nearest (emulator/src/cpu/fpu.rs, `host_f64`). Whatever
+/// the operands (normal, subnormal, zero, infinite, NaN, near the overflow
+/// and underflow thresholds), the result must be SoftFloat's, and the flags
+/// those SoftFloat raises plus the inexact already set. The run with fflags
+/// clear always goes through SoftFloat, so it is the reference.
+#[test]
+fn the_host_shortcut_for_doubles_gives_softfloats_results_and_flags() {
+    use proptest::prelude::*;
+    let interesting = prop_oneof![
+        any::<u64>(),
+        // Normal numbers of every magnitude, and around the thresholds.
+        (any::<bool>(), 0u64..0x7ff, any::<u64>()).prop_map(|(s, e, m)| (s as u64) << 63 | e << 52 | m >> 12),
+        (
+            any::<bool>(),
+            prop_oneof![0u64..4, 0x7fbu64..0x7ff, 0x3fdu64..0x401],
+            any::<u64>()
+        )
+            .prop_map(|(s, e, m)| (s as u64) << 63 | e << 52 | m >> 12),
+        Just(0u64),
+        Just(1u64 << 63),
+        Just(INF_D),
+        Just(QNAN_D),
+        Just(SNAN_D),
+    ];
+    let ops = [asm::fadd_d, asm::fsub_d, asm::fmul_d, asm::fdiv_d];
+    let mut runner = proptest::test_runner::TestRunner::new(crate::common::proptest_config(3000));
+    runner
+        .run(&(0usize..5, interesting.clone(), interesting), |(op, a, b)| {
+            let insn = match op {
+                4 => asm::fsqrt_d(FA0, FA1, rm::RNE),
+                i => ops[i](FA0, FA1, FA2, if a & 1 == 0 { rm::RNE } else { DYN }),
+            };
+            let (soft, _, soft_flags) = exec(insn, a, b, 0, 0);
+            let (fast, _, fast_flags) = exec(insn, a, b, 0, NX);
+            prop_assert_eq!(fast, soft, "{:#x} {:#x}: result", a, b);
+            prop_assert_eq!(fast_flags, soft_flags | NX, "{:#x} {:#x}: flags", a, b);
+            Ok(())
+        })
+        .unwrap();
+}

@@ -181,6 +181,51 @@ fn negate_d(x: F64) -> F64 {
     F64 { v: x.v ^ D.sign }
 }
 
+/// Round to nearest, ties to even: rm 0.
+const RNE: u8 = 0;
+/// The inexact flag.
+const NX: u8 = 0x01;
+
+/// A double-precision add, subtract, multiply, divide or square root done
+/// by the host, when it gives exactly SoftFloat's result and raises at most
+/// the inexact flag: the operands are normal numbers or zeros, and the
+/// result is a finite normal number or an exact zero. The host rounds to
+/// nearest-even, as IEEE 754 requires of it (Rust never changes the host's
+/// rounding or flushes subnormals), so the caller may use this only with
+/// rm = RNE, and only when inexact is already set, since whether the host's
+/// result was inexact is not known. Anything else (NaNs, infinities,
+/// subnormals, overflow, underflow, invalid operations, division by zero)
+/// gives `None` and goes to SoftFloat.
+#[inline]
+fn host_f64(op: Op, a: u64, b: u64) -> Option<u64> {
+    let normal_or_zero = |v: u64| {
+        let exponent = (v >> 52) & 0x7ff;
+        exponent != 0x7ff && (exponent != 0 || v << 1 == 0)
+    };
+    if !normal_or_zero(a) || (op != Op::FsqrtD && !normal_or_zero(b)) {
+        return None;
+    }
+    let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+    let r = match op {
+        Op::FaddD => x + y,
+        Op::FsubD => x - y,
+        Op::FmulD => x * y,
+        Op::FdivD => x / y,
+        Op::FsqrtD => x.sqrt(),
+        _ => return None,
+    };
+    // A zero result is exact for a sum or difference (cancellation) and for
+    // a square root; a product or quotient of non-zero numbers that rounds
+    // to zero has underflowed.
+    let exact_zero = r == 0.0
+        && match op {
+            Op::FmulD => x == 0.0 || y == 0.0,
+            Op::FdivD => x == 0.0,
+            _ => true,
+        };
+    (r.is_finite() && (r.abs() >= f64::MIN_POSITIVE || exact_zero)).then(|| r.to_bits())
+}
+
 /// Runs SoftFloat code under rounding mode `rm` (RISC-V's encoding, which is
 /// SoftFloat's) and returns its result with the flags it raised (fflags'
 /// layout, which is SoftFloat's too).
@@ -344,6 +389,14 @@ impl Hart {
                 });
                 self.write_f(rd, boxed(canonical_s(value)));
                 self.accrue(flags);
+            }
+            FaddD | FsubD | FmulD | FdivD | FsqrtD
+                if rm == RNE && self.csr.fcsr & NX as u64 != 0 && host_f64(op, self.f[rs1], self.f[rs2]).is_some() =>
+            {
+                // The host's answer is SoftFloat's (see host_f64), and the
+                // only flag it could raise is already set.
+                let value = host_f64(op, self.f[rs1], self.f[rs2]).unwrap_or_default();
+                self.write_f(rd, value);
             }
             FaddD | FsubD | FmulD | FdivD | FsqrtD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
                 let (a, b, c) = (F64 { v: self.f[rs1] }, F64 { v: self.f[rs2] }, F64 { v: self.f[rs3] });
