@@ -1029,6 +1029,27 @@ fn supervisor_external_interrupt_from_the_uart_through_the_plic() {
     assert_eq!(m.harts[0].x[S7 as usize] & (1 << 9), 1 << 9, "sip.SEIP");
 }
 
+/// mip.SEIP reads as the PLIC's line OR the software bit, but only the
+/// software bit takes part in a csrrs/csrrc of mip (privileged spec §3.1.9):
+/// setting SSIP while the line is high must not latch SEIP on.
+#[test]
+fn csrrs_on_mip_leaves_the_hardware_seip_line_out() {
+    let mut code = uart_interrupt_via_plic(1); // the line to S-mode is high
+    code.push(asm::csrr(A4, MIP));
+    code.push(asm::csrrsi(ZERO, MIP, 2)); // set SSIP: a read-modify-write of mip
+    code.extend(li(T0, UART0.base));
+    code.push(asm::sb(ZERO, T0, 1)); // IER = 0: the UART stops asking
+    code.extend(li(T0, PLIC_CLAIM + 0x1000)); // claim at context 1: nothing pending now
+    code.push(asm::lw(A6, T0, 0));
+    code.push(asm::csrr(A5, MIP));
+    let m = run(&code);
+    let x = |r: u32| m.harts[0].x[r as usize];
+    assert_eq!(x(A4) & (1 << 9), 1 << 9, "SEIP while the line is high");
+    assert_eq!(x(A6), 10, "the claim names the UART");
+    assert_eq!(x(A5) & (1 << 1), 1 << 1, "SSIP set");
+    assert_eq!(x(A5) & (1 << 9), 0, "SEIP must fall with the line");
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Source {
     External,

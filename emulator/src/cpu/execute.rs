@@ -240,10 +240,18 @@ impl Hart {
         let reads = !matches!(insn.op, Csrrw | Csrrwi) || insn.rd != 0;
         let old = if reads { self.csr_read(bus, csr) } else { 0 };
         if writes {
+            // mip.SEIP reads as the PLIC's line OR the software bit, but only
+            // the software bit takes part in a read-modify-write (§3.1.9).
+            let base = if csr == super::csr::addr::MIP {
+                let seip = super::csr::Interrupts::SEI.bits();
+                (old & !seip) | (self.csr.mip_sw & seip)
+            } else {
+                old
+            };
             let new = match insn.op {
                 Csrrw | Csrrwi => operand,
-                Csrrs | Csrrsi => old | operand,
-                _ => old & !operand,
+                Csrrs | Csrrsi => base | operand,
+                _ => base & !operand,
             };
             self.csr_write(csr, new);
             // A CSR write may unmask an interrupt or move a timer.
