@@ -152,8 +152,15 @@ impl Hart {
     /// WFI or a write to code. Falls back to [`Hart::step`] where no block
     /// can be formed.
     pub(super) fn run_block(&mut self, bus: &mut Bus, blocks: &mut BlockCache) {
-        let Ok(pa) = self.translate(bus, self.pc, Access::Fetch) else {
-            return self.step(bus); // step takes the fetch fault
+        let pa = match self.tlb.fast_fetch(self.pc) {
+            Some(pa) => pa,
+            None => {
+                let Ok(pa) = self.translate(bus, self.pc, Access::Fetch) else {
+                    return self.step(bus); // step takes the fetch fault
+                };
+                self.tlb.fill_fetch(self.pc, pa);
+                pa
+            }
         };
         let Some(slot) = blocks.block_at(self, bus, pa) else {
             return self.step(bus);

@@ -107,6 +107,12 @@ pub struct Tlb {
     fast_load_offsets: Vec<usize>,
     fast_store_tags: Vec<u64>,
     fast_store_offsets: Vec<usize>,
+    /// The last page instructions were fetched from: its virtual page (with
+    /// the fast generation, as above) and its physical page. Kept in the
+    /// hart itself, so that running block after block from one page needs
+    /// no lookup in the tables.
+    fetch_tag: u64,
+    fetch_page: u64,
     fast_generation: u64,
 }
 
@@ -121,6 +127,8 @@ impl Default for Tlb {
             fast_load_offsets: vec![0; FAST_ENTRIES],
             fast_store_tags: vec![0; FAST_ENTRIES],
             fast_store_offsets: vec![0; FAST_ENTRIES],
+            fetch_tag: 0,
+            fetch_page: 0,
             fast_generation: 1,
         }
     }
@@ -180,6 +188,20 @@ impl Tlb {
         let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
         (self.fast_store_tags[i] == self.fast_tag(va))
             .then(|| self.fast_store_offsets[i] + (va & (PAGE_SIZE - 1)) as usize)
+    }
+
+    /// The physical address of `va` for a fetch, if it lies in the page
+    /// last fetched from and nothing has changed since.
+    #[inline]
+    pub(super) fn fast_fetch(&self, va: u64) -> Option<u64> {
+        (self.fetch_tag == self.fast_tag(va)).then_some(self.fetch_page | (va & (PAGE_SIZE - 1)))
+    }
+
+    /// Notes a successful fetch translation of `va` to `pa`.
+    #[inline]
+    pub(super) fn fill_fetch(&mut self, va: u64, pa: u64) {
+        self.fetch_tag = self.fast_tag(va);
+        self.fetch_page = pa & !(PAGE_SIZE - 1);
     }
 
     fn fill_fast(&mut self, access: Access, va: u64, page_offset: usize) {
