@@ -644,18 +644,6 @@ int64 sys_dup3(struct proc *p, int hart) {
 
 // ---- Information ----
 
-// struct stat as asm-generic/stat.h lays it out (128 bytes).
-struct kstat {
-  uint64 dev, ino;
-  uint32 mode, nlink, uid, gid;
-  uint64 rdev, pad1;
-  int64 size;
-  int32 blksize, pad2;
-  int64 blocks;
-  int64 atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec;
-  uint32 unused[2];
-};
-
 static int64 stat_inode(struct proc *p, uint32 inum, uint64 ubuf) {
   struct dinode *ip = iget_used(inum, NULL);
   if (!ip)

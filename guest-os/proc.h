@@ -83,3 +83,15 @@ struct mailbox {
   uint64 pid;
   volatile uint64 answered;
 } __attribute__((aligned(64)));
+
+// struct stat as asm-generic/stat.h lays it out (128 bytes).
+struct kstat {
+  uint64 dev, ino;
+  uint32 mode, nlink, uid, gid;
+  uint64 rdev, pad1;
+  int64 size;
+  int32 blksize, pad2;
+  int64 blocks;
+  int64 atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec;
+  uint32 unused[2];
+};

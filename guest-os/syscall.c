@@ -260,18 +260,6 @@ static int fd_is_console(struct proc *p, uint64 fd) { return fd <= 2 && !(p->clo
 int64 sys_ioctl(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ENOTTY : file_ioctl(p); }
 int64 sys_lseek(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ESPIPE : file_lseek(p); }
 
-// struct stat as asm-generic/stat.h lays it out (128 bytes).
-struct kstat {
-  uint64 dev, ino;
-  uint32 mode, nlink, uid, gid;
-  uint64 rdev, pad1;
-  int64 size;
-  int32 blksize, pad2;
-  int64 blocks;
-  int64 atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec;
-  uint32 unused[2];
-};
-
 // The console's struct stat, for descriptor fd (0, 1 or 2, or what a dup
 // of one of them reports).
 static int64 stat_console(struct proc *p, uint64 fd, uint64 buf) {

@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{have, rvmsmp_bin, Captured};
+use crate::common::{have, run_with_timeout, rvmsmp_bin, Captured};
 use rvmsmp::devices::annotate::IoWaitRecord;
 use rvmsmp::devices::uart::NoInput;
 use rvmsmp::devices::virtio_blk::{DiskImage, VirtioBlk, DEFAULT_LATENCY};
@@ -305,34 +305,6 @@ fn the_device_tree_names_the_disk_only_when_there_is_one() {
     assert!(has(&with, b"virtio_mmio@10001000\0"));
     assert!(has(&with, b"virtio,mmio\0"));
     assert!(!has(&without, b"virtio_mmio"));
-}
-
-/// Runs a command with a time limit; returns (stdout, exit code).
-fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (String, Option<i32>) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (reader.join().unwrap(), status.code())
 }
 
 #[test]

@@ -4,41 +4,12 @@
 //! qemu-system-riscv64's virt machine. CI installs both QEMUs; elsewhere a
 //! missing QEMU skips these tests with a message.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::common::have;
+use crate::common::{have, run_with_timeout};
 use crate::kernel::{program_path, run, Spec};
 use rvmsmp::ExitReason;
-
-/// Runs a command with a time limit; returns (stdout, exit code).
-fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (String, Option<i32>) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (reader.join().unwrap(), status.code())
-}
 
 #[test]
 fn programs_behave_as_under_qemu_user() {

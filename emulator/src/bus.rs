@@ -163,24 +163,13 @@ impl Bus {
     #[inline]
     pub fn read_ram(&self, pa: u64, size: u64) -> Option<u64> {
         let off = self.ram.offset(pa, size)?;
-        let b = &self.ram.bytes[off..off + size as usize];
-        Some(match size {
-            1 => b[0] as u64,
-            2 => u16::from_le_bytes([b[0], b[1]]) as u64,
-            4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
-            _ => u64::from_le_bytes(b.try_into().ok()?),
-        })
+        Some(self.ram_load_at(off, size))
     }
 
     #[inline]
     pub fn write_ram(&mut self, pa: u64, size: u64, value: u64) -> Option<()> {
         let off = self.ram.offset(pa, size)?;
-        if self.reserved > 0 {
-            self.break_reservations(pa, size);
-        }
-        self.ram.written(off, size as usize);
-        let bytes = value.to_le_bytes();
-        self.ram.bytes[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
+        self.ram_store_at(off, size, value);
         Some(())
     }
 
@@ -190,8 +179,7 @@ impl Bus {
         self.ram.offset(pa & !0xfff, 0x1000)
     }
 
-    /// Reads `size` naturally aligned bytes at RAM offset `off` (from
-    /// `ram_page_offset`).
+    /// Reads `size` (1, 2, 4 or 8) bytes at RAM offset `off`, little-endian.
     #[inline]
     pub fn ram_load_at(&self, off: usize, size: u64) -> u64 {
         let b = &self.ram.bytes;
@@ -203,8 +191,8 @@ impl Bus {
         }
     }
 
-    /// Writes `size` naturally aligned bytes at RAM offset `off`, as
-    /// `write_ram` does at the matching address.
+    /// Writes the low `size` (1, 2, 4 or 8) bytes of `value` at RAM offset
+    /// `off`, breaking the reservations and the decoded blocks it touches.
     #[inline]
     pub fn ram_store_at(&mut self, off: usize, size: u64, value: u64) {
         if self.reserved > 0 {

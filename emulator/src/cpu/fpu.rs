@@ -390,15 +390,15 @@ impl Hart {
                 self.write_f(rd, boxed(canonical_s(value)));
                 self.accrue(flags);
             }
-            FaddD | FsubD | FmulD | FdivD | FsqrtD
-                if rm == RNE && self.csr.fcsr & NX as u64 != 0 && host_f64(op, self.f[rs1], self.f[rs2]).is_some() =>
-            {
+            FaddD | FsubD | FmulD | FdivD | FsqrtD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
                 // The host's answer is SoftFloat's (see host_f64), and the
                 // only flag it could raise is already set.
-                let value = host_f64(op, self.f[rs1], self.f[rs2]).unwrap_or_default();
-                self.write_f(rd, value);
-            }
-            FaddD | FsubD | FmulD | FdivD | FsqrtD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
+                if rm == RNE && self.csr.fcsr & NX as u64 != 0 {
+                    if let Some(value) = host_f64(op, self.f[rs1], self.f[rs2]) {
+                        self.write_f(rd, value);
+                        return Ok(());
+                    }
+                }
                 let (a, b, c) = (F64 { v: self.f[rs1] }, F64 { v: self.f[rs2] }, F64 { v: self.f[rs3] });
                 let (value, flags) = soft(rm, || unsafe {
                     match op {

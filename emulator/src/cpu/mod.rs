@@ -245,49 +245,75 @@ impl Hart {
 
     /// Runs this hart until its clock reaches `until` (or the machine stops).
     pub fn run_slice(&mut self, bus: &mut Bus, until: u64) {
-        // Parked, and neither a device nor a timer can have woken it: the
-        // whole slice is spent waiting.
-        if self.waiting && bus.irq_epoch == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
-            self.stats.wfi_cycles += until.saturating_sub(self.cycle);
-            self.cycle = self.cycle.max(until);
+        if self.skip_parked_slice(bus, until) {
             return;
         }
         let mut blocks = std::mem::take(&mut bus.blocks);
-        self.run_slice_with(bus, &mut blocks, until);
-        bus.blocks = blocks;
-    }
-
-    fn run_slice_with(&mut self, bus: &mut Bus, blocks: &mut blocks::BlockCache, until: u64) {
         while self.cycle < until && bus.exit.is_none() {
-            self.refresh_interrupt_lines(bus);
-            self.seen_epoch = bus.irq_epoch;
-            self.seen_timer = self.next_timer_event(bus);
-            let limit = self.seen_timer.map_or(until, |t| t.min(until));
-            if self.waiting {
-                if self.wakeup_pending() {
-                    self.stop_waiting();
-                } else {
-                    self.stats.wfi_cycles += limit - self.cycle;
-                    self.cycle = limit;
+            if !self.begin_stretch(bus, until) {
+                continue;
+            }
+            while self.cycle < self.slice_limit {
+                if self.take_pending_interrupt(bus) {
                     continue;
                 }
-            }
-            self.slice_limit = limit;
-            while self.cycle < self.slice_limit {
-                if self.mip_cached & self.csr.mie != 0 {
-                    if let Some(irq) = self.pending_interrupt() {
-                        self.stop_waiting();
-                        bus.drop_reservation(self.id); // an SC after a trap fails: allowed, and simpler for kernels
-                        self.take_interrupt(irq, self.pc);
-                        continue;
-                    }
-                }
-                self.run_block(bus, blocks);
+                self.run_block(bus, &mut blocks);
                 if self.waiting {
                     break;
                 }
             }
         }
+        bus.blocks = blocks;
+    }
+
+    /// Parked, and neither a device nor a timer can have woken it: the whole
+    /// slice to `until` is spent waiting. Returns whether it was.
+    #[inline]
+    pub(crate) fn skip_parked_slice(&mut self, bus: &Bus, until: u64) -> bool {
+        if self.waiting && bus.irq_epoch == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
+            self.stats.wfi_cycles += until.saturating_sub(self.cycle);
+            self.cycle = self.cycle.max(until);
+            return true;
+        }
+        false
+    }
+
+    /// Starts a stretch of the slice: re-reads the interrupt lines and sets
+    /// `slice_limit` to `until` or the next timer event, whichever is first.
+    /// A waiting hart that nothing wakes spends the stretch waiting; returns
+    /// whether instructions may run until `slice_limit`.
+    #[inline]
+    pub(crate) fn begin_stretch(&mut self, bus: &Bus, until: u64) -> bool {
+        self.refresh_interrupt_lines(bus);
+        self.seen_epoch = bus.irq_epoch;
+        self.seen_timer = self.next_timer_event(bus);
+        let limit = self.seen_timer.map_or(until, |t| t.min(until));
+        if self.waiting {
+            if !self.wakeup_pending() {
+                self.stats.wfi_cycles += limit - self.cycle;
+                self.cycle = limit;
+                return false;
+            }
+            self.stop_waiting();
+        }
+        self.slice_limit = limit;
+        true
+    }
+
+    /// Takes the interrupt that is pending and enabled, if any; returns
+    /// whether one was taken.
+    #[inline]
+    pub(crate) fn take_pending_interrupt(&mut self, bus: &mut Bus) -> bool {
+        if self.mip_cached & self.csr.mie == 0 {
+            return false;
+        }
+        let Some(irq) = self.pending_interrupt() else {
+            return false;
+        };
+        self.stop_waiting();
+        bus.drop_reservation(self.id); // an SC after a trap fails: allowed, and simpler for kernels
+        self.take_interrupt(irq, self.pc);
+        true
     }
 
     /// Fetches, decodes and executes one instruction, or takes the trap it raises.

@@ -16,39 +16,21 @@ impl Hart {
     /// interrupt lines it re-reads cannot have changed in between, unless the
     /// debugger changed the hart, which is then what it should see).
     pub fn run_slice_observed(&mut self, bus: &mut Bus, until: u64, observer: &mut dyn Observer) -> bool {
-        if self.waiting && bus.irq_epoch == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
-            self.stats.wfi_cycles += until.saturating_sub(self.cycle);
-            self.cycle = self.cycle.max(until);
+        if self.skip_parked_slice(bus, until) {
             return false;
         }
         while self.cycle < until && bus.exit.is_none() {
-            self.refresh_interrupt_lines(bus);
-            self.seen_epoch = bus.irq_epoch;
-            self.seen_timer = self.next_timer_event(bus);
-            let limit = self.seen_timer.map_or(until, |t| t.min(until));
-            if self.waiting {
-                if self.wakeup_pending() {
-                    self.stop_waiting();
-                } else {
-                    self.stats.wfi_cycles += limit - self.cycle;
-                    self.cycle = limit;
-                    continue;
-                }
+            if !self.begin_stretch(bus, until) {
+                continue;
             }
-            self.slice_limit = limit;
             while self.cycle < self.slice_limit {
-                if self.mip_cached & self.csr.mie != 0 {
-                    if let Some(irq) = self.pending_interrupt() {
-                        let prv = self.prv;
-                        self.stop_waiting();
-                        bus.drop_reservation(self.id);
-                        self.take_interrupt(irq, self.pc);
-                        let trap = self.last_trap.expect("an interrupt was just taken");
-                        if observer.after(self, bus, &HartEvent::Interrupt { prv, trap }) {
-                            return true;
-                        }
-                        continue;
+                let prv = self.prv;
+                if self.take_pending_interrupt(bus) {
+                    let trap = self.last_trap.expect("an interrupt was just taken");
+                    if observer.after(self, bus, &HartEvent::Interrupt { prv, trap }) {
+                        return true;
                     }
+                    continue;
                 }
                 if observer.before(self, bus) {
                     return true;
