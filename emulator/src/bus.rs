@@ -105,9 +105,10 @@ pub struct Bus {
     /// The disk, in the first virtio-mmio slot (`--disk`); without one the
     /// virtio-mmio slots are not mapped.
     pub virtio_blk: Option<VirtioBlk>,
-    /// Decoded instructions, shared by all harts (cpu/blocks.rs); a hart
-    /// takes it while it runs a slice.
-    pub(crate) blocks: crate::cpu::blocks::BlockCache,
+    /// Decoded instructions, shared by all harts (cpu/blocks.rs). A hart
+    /// takes it out while it runs a slice, so that it holds the bus and the
+    /// cache at once; boxed, so that moving it costs one pointer.
+    pub(crate) blocks: Option<Box<crate::cpu::blocks::BlockCache>>,
     /// Set when the machine must stop; harts check it between slices.
     pub exit: Option<ExitReason>,
     /// Counts device accesses that may have changed an interrupt line, so a
@@ -124,6 +125,17 @@ pub struct Bus {
 const GRANULE: u64 = 8;
 
 impl Bus {
+    /// Where translated code (cpu/jit.rs) finds the count of LR
+    /// reservations held.
+    pub(crate) const RESERVED: usize = std::mem::offset_of!(Bus, reserved);
+
+    /// RAM's first byte and the code-line bitmap, for translated code. Both
+    /// stay where they are for the bus's life; writes through them must do
+    /// what [`Bus::ram_store_at`] does.
+    pub(crate) fn ram_pointers(&mut self) -> (*mut u8, *const u64) {
+        (self.ram.bytes.as_mut_ptr(), self.ram.code_lines.as_ptr())
+    }
+
     /// Builds the platform for `harts` harts and `ram_size` bytes of RAM,
     /// refusing overlapping regions.
     pub fn new(
@@ -142,7 +154,7 @@ impl Bus {
             uart: Uart::new(console, input),
             annotate: Annotate::new(harts),
             virtio_blk: None,
-            blocks: Default::default(),
+            blocks: Some(Box::default()),
             exit: None,
             irq_epoch: 0,
             reservations: vec![None; harts],

@@ -51,6 +51,12 @@ pub struct MachineConfig {
     /// Stop after this many cycles of simulated time.
     pub max_cycles: Option<u64>,
     pub cost: CycleModel,
+    /// Run hot blocks as host code where the host allows (cpu/jit.rs); off,
+    /// the interpreter runs everything. Results are the same either way.
+    pub jit: bool,
+    /// Runs of a block before it is translated (0: at its first run, which
+    /// tests use to put every block through the translator).
+    pub jit_hot_runs: u8,
 }
 
 impl Default for MachineConfig {
@@ -61,6 +67,8 @@ impl Default for MachineConfig {
             quantum: DEFAULT_QUANTUM,
             max_cycles: None,
             cost: CycleModel::default(),
+            jit: true,
+            jit_hot_runs: crate::cpu::JIT_HOT_RUNS,
         }
     }
 }
@@ -110,7 +118,10 @@ impl Machine {
         input: Box<dyn ConsoleInput>,
     ) -> Result<Machine, EmuError> {
         config.validate()?;
-        let bus = Bus::new(config.harts, config.ram_size, console, input).map_err(EmuError::Config)?;
+        let mut bus = Bus::new(config.harts, config.ram_size, console, input).map_err(EmuError::Config)?;
+        if let Some(blocks) = &mut bus.blocks {
+            blocks.set_translation(config.jit, config.jit_hot_runs);
+        }
         let harts = (0..config.harts).map(|id| Hart::new(id, config.cost)).collect();
         let accounting = Accounting::new(config.harts, false);
         Ok(Machine {

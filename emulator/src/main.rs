@@ -183,6 +183,14 @@ struct MachineArgs {
     /// Cycles each hart runs before the next hart takes its turn; smaller is finer interleaving, larger is faster
     #[arg(long, default_value_t = rvmsmp::machine::DEFAULT_QUANTUM, value_name = "Q")]
     quantum: u64,
+
+    /// Interpret every instruction instead of translating hot code to x86-64; same results, slower
+    #[arg(long)]
+    no_jit: bool,
+
+    /// Runs of a block of code before it is translated to x86-64 (0: at once)
+    #[arg(long, default_value_t = rvmsmp::cpu::JIT_HOT_RUNS, value_name = "N")]
+    jit_hot_runs: u8,
 }
 
 impl MachineArgs {
@@ -192,6 +200,8 @@ impl MachineArgs {
             ram_size: self.mem.saturating_mul(1 << 20),
             quantum: self.quantum,
             max_cycles: self.max_cycles,
+            jit: !self.no_jit,
+            jit_hot_runs: self.jit_hot_runs,
             ..MachineConfig::default()
         }
     }

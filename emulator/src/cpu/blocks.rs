@@ -65,8 +65,14 @@ fn ends_block(op: Op) -> bool {
     )
 }
 
+/// The slot for the block starting at `pa`. The page number is folded in,
+/// so that blocks at the same offset in different pages do not all compete
+/// for one slot.
+pub(super) fn slot_of(pa: u64) -> usize {
+    ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS
+}
+
 /// The shared cache of decoded blocks.
-#[derive(Default)]
 pub struct BlockCache {
     /// Each slot's block start (a physical address), or `u64::MAX` when empty.
     tags: Vec<u64>,
@@ -76,6 +82,28 @@ pub struct BlockCache {
     costs: Vec<u32>,
     /// The bus's code generation the blocks were decoded at.
     generation: u64,
+    /// Whether hot blocks run as host code (cpu/jit.rs), where the host
+    /// can: on by default, off with `--no-jit`.
+    translate: bool,
+    hot_runs: u8,
+    #[cfg(all(target_arch = "x86_64", unix))]
+    translator: Option<super::jit::Translator>,
+}
+
+impl Default for BlockCache {
+    fn default() -> Self {
+        BlockCache {
+            tags: Vec::new(),
+            lens: Vec::new(),
+            insns: Vec::new(),
+            costs: Vec::new(),
+            generation: 0,
+            translate: true,
+            hot_runs: super::JIT_HOT_RUNS,
+            #[cfg(all(target_arch = "x86_64", unix))]
+            translator: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for BlockCache {
@@ -85,12 +113,28 @@ impl std::fmt::Debug for BlockCache {
 }
 
 impl BlockCache {
+    /// Turns translation to host code on or off (the interpreter alone
+    /// gives the same results, more slowly), and sets the runs a block
+    /// takes to become hot.
+    pub fn set_translation(&mut self, on: bool, hot_runs: u8) {
+        self.translate = on;
+        self.hot_runs = hot_runs;
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if !on {
+            self.translator = None;
+        }
+    }
+
     fn ensure_allocated(&mut self) {
         if self.tags.is_empty() {
             self.tags = vec![u64::MAX; SLOTS];
             self.lens = vec![0; SLOTS];
             self.insns = vec![decode(0); SLOTS * MAX_BLOCK];
             self.costs = vec![0; SLOTS * MAX_BLOCK];
+            #[cfg(all(target_arch = "x86_64", unix))]
+            if self.translate {
+                self.translator = super::jit::Translator::new(SLOTS, self.hot_runs);
+            }
         }
     }
 
@@ -102,10 +146,12 @@ impl BlockCache {
         if self.generation != bus.code_generation() {
             self.tags.fill(u64::MAX);
             self.generation = bus.code_generation();
+            #[cfg(all(target_arch = "x86_64", unix))]
+            if let Some(translator) = &mut self.translator {
+                translator.clear();
+            }
         }
-        // Fold the page number into the index, so that blocks at the same
-        // offset in different pages do not all compete for one slot.
-        let slot = ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS;
+        let slot = slot_of(pa);
         if self.tags[slot] == pa {
             return Some(slot);
         }
@@ -140,6 +186,10 @@ impl BlockCache {
             return None;
         }
         bus.mark_code(pa, at - pa);
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if let Some(translator) = &mut self.translator {
+            translator.clear_slot(slot);
+        }
         self.tags[slot] = pa;
         self.lens[slot] = len as u8;
         Some(slot)
@@ -165,9 +215,21 @@ impl Hart {
         let Some(slot) = blocks.block_at(self, bus, pa) else {
             return self.step(bus);
         };
-        let generation = bus.code_generation();
         let base = slot * MAX_BLOCK;
         let len = blocks.lens[slot] as usize;
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if let Some(translator) = &mut blocks.translator {
+            let block = super::jit::Block {
+                pa,
+                insns: &blocks.insns[base..base + len],
+                costs: &blocks.costs[base..base + len],
+                tags: &blocks.tags,
+            };
+            if translator.run(slot, block, self, bus) {
+                return;
+            }
+        }
+        let generation = bus.code_generation();
         for i in base..base + len {
             let insn = &blocks.insns[i];
             let pc = self.pc;

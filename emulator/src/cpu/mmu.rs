@@ -28,7 +28,7 @@ bitflags! {
     }
 }
 
-const PAGE_SHIFT: u64 = 12;
+pub(super) const PAGE_SHIFT: u64 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 const PTE_PPN_SHIFT: u64 = 10;
 const PTE_PPN_MASK: u64 = (1 << 44) - 1;
@@ -73,10 +73,21 @@ impl Access {
 /// Translations kept: enough for a 32 MiB working set of 4 KiB pages.
 const TLB_ENTRIES: usize = 8192;
 /// Fast-path entries for loads, and as many for stores.
-const FAST_ENTRIES: usize = 256;
+pub(super) const FAST_ENTRIES: usize = 256;
+/// A fast-path table: (tag, RAM offset of the page) per entry.
+type FastTable = [u64; 2 * FAST_ENTRIES];
+
+fn empty_fast_table() -> Box<FastTable> {
+    // Built as a zeroed Vec (memory the host maps only when touched), not
+    // on the stack.
+    vec![0; 2 * FAST_ENTRIES]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!())
+}
 /// An entry's tag holds the generation it was filled in above the page
 /// number (at most 52 bits of a virtual address's page number).
-const GEN_SHIFT: u32 = 52;
+pub(super) const GEN_SHIFT: u32 = 52;
 const GEN_LIMIT: u64 = 1 << (64 - GEN_SHIFT);
 
 /// A hart's translation caches.
@@ -103,10 +114,11 @@ pub struct Tlb {
     pages: Vec<u64>,
     flags: Vec<u8>,
     generation: u64,
-    fast_load_tags: Vec<u64>,
-    fast_load_offsets: Vec<usize>,
-    fast_store_tags: Vec<u64>,
-    fast_store_offsets: Vec<usize>,
+    /// Per entry, a tag (as `tags`, with the fast generation) and the RAM
+    /// offset of its page, side by side; boxed arrays, so that translated
+    /// code (cpu/jit.rs) finds them through one pointer in the hart.
+    fast_loads: Box<FastTable>,
+    fast_stores: Box<FastTable>,
     /// The last page instructions were fetched from: its virtual page (with
     /// the fast generation, as above) and its physical page. Kept in the
     /// hart itself, so that running block after block from one page needs
@@ -123,10 +135,8 @@ impl Default for Tlb {
             pages: vec![0; TLB_ENTRIES],
             flags: vec![0; TLB_ENTRIES],
             generation: 1,
-            fast_load_tags: vec![0; FAST_ENTRIES],
-            fast_load_offsets: vec![0; FAST_ENTRIES],
-            fast_store_tags: vec![0; FAST_ENTRIES],
-            fast_store_offsets: vec![0; FAST_ENTRIES],
+            fast_loads: empty_fast_table(),
+            fast_stores: empty_fast_table(),
             fetch_tag: 0,
             fetch_page: 0,
             fast_generation: 1,
@@ -135,6 +145,11 @@ impl Default for Tlb {
 }
 
 impl Tlb {
+    /// Where translated code (cpu/jit.rs) finds the fast paths in a `Tlb`.
+    pub(super) const FAST_LOADS: usize = std::mem::offset_of!(Tlb, fast_loads);
+    pub(super) const FAST_STORES: usize = std::mem::offset_of!(Tlb, fast_stores);
+    pub(super) const FAST_GENERATION: usize = std::mem::offset_of!(Tlb, fast_generation);
+
     pub fn flush(&mut self) {
         self.generation += 1;
         if self.generation == GEN_LIMIT {
@@ -149,8 +164,8 @@ impl Tlb {
     pub fn flush_fast(&mut self) {
         self.fast_generation += 1;
         if self.fast_generation == GEN_LIMIT {
-            self.fast_load_tags.fill(0);
-            self.fast_store_tags.fill(0);
+            self.fast_loads.fill(0);
+            self.fast_stores.fill(0);
             self.fast_generation = 1;
         }
     }
@@ -178,16 +193,16 @@ impl Tlb {
     #[inline]
     fn fast_load(&self, va: u64) -> Option<usize> {
         let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
-        (self.fast_load_tags[i] == self.fast_tag(va))
-            .then(|| self.fast_load_offsets[i] + (va & (PAGE_SIZE - 1)) as usize)
+        (self.fast_loads[2 * i] == self.fast_tag(va))
+            .then(|| self.fast_loads[2 * i + 1] as usize + (va & (PAGE_SIZE - 1)) as usize)
     }
 
     /// The same for stores.
     #[inline]
     fn fast_store(&self, va: u64) -> Option<usize> {
         let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
-        (self.fast_store_tags[i] == self.fast_tag(va))
-            .then(|| self.fast_store_offsets[i] + (va & (PAGE_SIZE - 1)) as usize)
+        (self.fast_stores[2 * i] == self.fast_tag(va))
+            .then(|| self.fast_stores[2 * i + 1] as usize + (va & (PAGE_SIZE - 1)) as usize)
     }
 
     /// The physical address of `va` for a fetch, if it lies in the page
@@ -208,8 +223,8 @@ impl Tlb {
         let i = (va >> PAGE_SHIFT) as usize % FAST_ENTRIES;
         let tag = self.fast_tag(va);
         match access {
-            Access::Load => (self.fast_load_tags[i], self.fast_load_offsets[i]) = (tag, page_offset),
-            Access::Store => (self.fast_store_tags[i], self.fast_store_offsets[i]) = (tag, page_offset),
+            Access::Load => (self.fast_loads[2 * i], self.fast_loads[2 * i + 1]) = (tag, page_offset as u64),
+            Access::Store => (self.fast_stores[2 * i], self.fast_stores[2 * i + 1]) = (tag, page_offset as u64),
             Access::Fetch => {}
         }
     }

@@ -11,6 +11,8 @@ pub mod decode;
 mod execute;
 mod fpu;
 mod icache;
+#[cfg(all(target_arch = "x86_64", unix))]
+mod jit;
 pub mod mmu;
 mod observed; // the debugger's twin of run_slice (crate::debug)
 pub mod rvc;
@@ -23,6 +25,10 @@ use csr::{Csrs, Interrupts, MENVCFG_STCE};
 use icache::DecodeCache;
 use mmu::Tlb;
 pub use trap::{Exception, Interrupt, TakenTrap, Trap};
+
+/// Runs a block needs before it is translated to host code: code that runs
+/// once (boot, a program's start-up) is not worth translating.
+pub const JIT_HOT_RUNS: u8 = 8;
 
 /// Privilege levels, ordered so that `U < S < M`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,7 +254,7 @@ impl Hart {
         if self.skip_parked_slice(bus, until) {
             return;
         }
-        let mut blocks = std::mem::take(&mut bus.blocks);
+        let mut blocks = bus.blocks.take().unwrap_or_default();
         while self.cycle < until && bus.exit.is_none() {
             if !self.begin_stretch(bus, until) {
                 continue;
@@ -263,7 +269,7 @@ impl Hart {
                 }
             }
         }
-        bus.blocks = blocks;
+        bus.blocks = Some(blocks);
     }
 
     /// Parked, and neither a device nor a timer can have woken it: the whole

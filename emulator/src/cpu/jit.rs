@@ -1,0 +1,852 @@
+//! A translator from decoded blocks to x86-64 machine code.
+//!
+//! A block that has run [`super::JIT_HOT_RUNS`] times is translated once into a host
+//! function with the same effect as the block loop in `blocks.rs`: integer
+//! arithmetic, branches and jumps become a few host instructions each that
+//! work on the hart's registers in memory, and loads and stores look up the
+//! hart's fast-path tables inline and touch RAM directly. Every other
+//! instruction, and every access the fast path does not cover, calls back
+//! into the interpreter for that one instruction ([`step_one`]), which also
+//! takes any trap.
+//!
+//! Counters stay exact. Translated code keeps pc, cycle and instret in
+//! pending deltas and writes them back before anything can observe them:
+//! before each call into the interpreter and at the end of the block. Each
+//! instruction's cycles are charged before it runs, as in the interpreter.
+//! A block runs translated only when its slice cannot end before its last
+//! instruction (`cycle + head_cost < slice_limit`); otherwise the
+//! interpreter runs it, so quantum ends fall on the same instruction. A call
+//! into the interpreter reports when the block must stop early: a trap, a
+//! write to code, or a change that moved the slice's limit.
+//!
+//! Translation depends only on the decoded instructions and their costs, so
+//! the results and every count are the same with or without it
+//! (`--no-jit`); only host time differs.
+
+// dynasm expands a dynamic register, `Rq(r)`, to `r.into()`.
+#![allow(clippy::useless_conversion)]
+
+use super::blocks::slot_of;
+use super::decode::{Insn, Op};
+use super::mmu::{Tlb, FAST_ENTRIES, GEN_SHIFT, PAGE_SHIFT, PAGE_SIZE};
+use super::Hart;
+use crate::bus::Bus;
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use std::mem::offset_of;
+
+/// Executable memory per machine. When it is full, every translation is
+/// dropped and hot blocks are translated again.
+const ARENA_BYTES: usize = 32 << 20;
+
+/// A translated block: `(hart, bus, code generation at entry)`.
+type BlockFn = unsafe extern "sysv64" fn(*mut Hart, *mut Bus, u64);
+
+/// The translations of the block cache's slots.
+pub(super) struct Translator {
+    arena: CodeArena,
+    /// Per slot: the translated function's address, or 0.
+    entries: Vec<usize>,
+    /// Per slot: cycles of all instructions but the last (see module docs).
+    head_costs: Vec<u64>,
+    /// Per slot: runs so far, up to `hot_runs`.
+    heat: Vec<u8>,
+    /// Runs that make a block hot (see `MachineConfig::jit_hot_runs`).
+    hot_runs: u8,
+    /// The length of the prologue, the same for every translation.
+    body: usize,
+}
+
+impl Translator {
+    /// A translator for `slots` block slots; `None` when the host refuses
+    /// executable memory (the interpreter then runs everything).
+    pub(super) fn new(slots: usize, hot_runs: u8) -> Option<Translator> {
+        Some(Translator {
+            arena: CodeArena::new(ARENA_BYTES)?,
+            entries: vec![0; slots],
+            head_costs: vec![0; slots],
+            heat: vec![0; slots],
+            hot_runs,
+            body: prologue(&mut Asm::new(0)),
+        })
+    }
+
+    /// Forgets every translation (the blocks themselves were dropped).
+    pub(super) fn clear(&mut self) {
+        self.entries.fill(0);
+        self.heat.fill(0);
+        self.arena.reset();
+    }
+
+    /// Forgets the translation of one slot, which now holds another block.
+    pub(super) fn clear_slot(&mut self, slot: usize) {
+        self.entries[slot] = 0;
+        self.heat[slot] = 0;
+    }
+
+    /// Runs the block in `slot` translated, translating it first if it has
+    /// become hot. Returns false, having run nothing, when the interpreter
+    /// must run it instead: not hot yet, or the slice may end inside it.
+    #[inline]
+    pub(super) fn run(&mut self, slot: usize, block: Block, hart: &mut Hart, bus: &mut Bus) -> bool {
+        let mut entry = self.entries[slot];
+        if entry == 0 {
+            if self.heat[slot] < self.hot_runs {
+                self.heat[slot] += 1;
+                return false;
+            }
+            entry = self.translate(slot, &block, bus);
+        }
+        if hart.cycle + self.head_costs[slot] >= hart.slice_limit {
+            return false;
+        }
+        // SAFETY: `entry` is code this translator placed in its arena for
+        // the block now in `slot` (a slot's translation is dropped whenever
+        // its block is), and that code follows the sysv64 ABI. It reaches
+        // the hart and the bus only through these two pointers, made from
+        // the exclusive borrows held here, and the block cache's tables,
+        // which nothing changes while it runs.
+        unsafe {
+            let code: BlockFn = std::mem::transmute::<usize, BlockFn>(entry);
+            code(hart, bus, bus.code_generation());
+        }
+        true
+    }
+
+    fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> usize {
+        let (ram, code_lines) = bus.ram_pointers();
+        let links = Links {
+            tags: block.tags.as_ptr() as usize,
+            entries: self.entries.as_ptr() as usize,
+            head_costs: self.head_costs.as_ptr() as usize,
+            ram: ram as usize,
+            code_lines: code_lines as usize,
+            body: self.body,
+        };
+        let code = assemble(block, &links);
+        let entry = match self.arena.place(&code) {
+            Some(entry) => entry,
+            None => {
+                self.clear();
+                self.arena.place(&code).expect("one block fits in an empty arena")
+            }
+        };
+        self.entries[slot] = entry;
+        self.head_costs[slot] = block.costs[..block.costs.len() - 1].iter().map(|&c| c as u64).sum();
+        entry
+    }
+}
+
+/// A decoded block, as the block cache holds it.
+pub(super) struct Block<'a> {
+    /// Its physical address.
+    pub pa: u64,
+    pub insns: &'a [Insn],
+    /// Each instruction's cycles.
+    pub costs: &'a [u32],
+    /// The block cache's tags, by slot (see [`super::blocks::slot_of`]).
+    pub tags: &'a [u64],
+}
+
+/// Addresses of the per-slot tables, for chaining: a translated block that
+/// ends by going to a known address on its own page jumps straight into
+/// the next block's translation, when there is one and the dispatcher
+/// would run it translated next anyway.
+struct Links {
+    tags: usize,
+    entries: usize,
+    head_costs: usize,
+    /// RAM's first byte and its code-line bitmap (see `Bus::ram_pointers`).
+    ram: usize,
+    code_lines: usize,
+    /// Where a translation's own code starts, past its prologue.
+    body: usize,
+}
+
+/// Runs one instruction in the interpreter, for translated code: exactly
+/// what the block loop does for it. `pc` and `cycle` (with this
+/// instruction's cost) are current. Returns nonzero when the block must end
+/// here: the instruction trapped, wrote to code, or moved the slice's limit.
+unsafe extern "sysv64" fn step_one(hart: *mut Hart, bus: *mut Bus, insn: *const Insn, generation: u64) -> u64 {
+    // SAFETY: called only from translated code, with the pointers it was
+    // given by `Translator::run` and an instruction of its block.
+    let (hart, bus, insn) = unsafe { (&mut *hart, &mut *bus, &*insn) };
+    let pc = hart.pc;
+    match hart.execute(insn, bus) {
+        Ok(()) => hart.instret += 1,
+        Err(trap) => {
+            bus.drop_reservation(hart.id);
+            hart.take_exception(trap, pc);
+            return 1;
+        }
+    }
+    (hart.cycle >= hart.slice_limit || bus.code_generation() != generation) as u64
+}
+
+/// Where translated code finds the hart's state.
+fn x_reg(r: u8) -> i32 {
+    (offset_of!(Hart, x) + 8 * (r as usize & 31)) as i32
+}
+const PC: i32 = offset_of!(Hart, pc) as i32;
+const CYCLE: i32 = offset_of!(Hart, cycle) as i32;
+const INSTRET: i32 = offset_of!(Hart, instret) as i32;
+const SLICE_LIMIT: i32 = offset_of!(Hart, slice_limit) as i32;
+
+/// Writes to pc, cycle and instret not yet made: translated code keeps them
+/// here and writes them back in one go ([`Pending::flush`]).
+#[derive(Default)]
+struct Pending {
+    /// Bytes from the hart's pc to the next instruction's.
+    pc: i64,
+    cycles: i64,
+    instret: i64,
+}
+
+type Asm = VecAssembler<X64Relocation>;
+
+impl Pending {
+    fn flush(&mut self, a: &mut Asm) {
+        add_to(a, PC, self.pc);
+        add_to(a, CYCLE, self.cycles);
+        add_to(a, INSTRET, self.instret);
+        *self = Pending::default();
+    }
+}
+
+/// Adds a constant (at most a block's worth of bytes or cycles) to a
+/// 64-bit field of the hart.
+fn add_to(a: &mut Asm, field: i32, value: i64) {
+    if value != 0 {
+        let value = value as i32;
+        dynasm!(a ; .arch x64 ; add QWORD [rbx + field], DWORD value);
+    }
+}
+
+/// Whether `op` is translated into host instructions rather than a call
+/// into the interpreter.
+fn is_native(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Lui | Auipc
+            | Addi
+            | Slti
+            | Sltiu
+            | Xori
+            | Ori
+            | Andi
+            | Slli
+            | Srli
+            | Srai
+            | Add
+            | Sub
+            | Sll
+            | Slt
+            | Sltu
+            | Xor
+            | Srl
+            | Sra
+            | Or
+            | And
+            | Addiw
+            | Slliw
+            | Srliw
+            | Sraiw
+            | Addw
+            | Subw
+            | Sllw
+            | Srlw
+            | Sraw
+            | Mul
+            | Mulh
+            | Mulhu
+            | Mulw
+            | Fence
+    )
+}
+
+fn is_jump(op: Op) -> bool {
+    use Op::*;
+    matches!(op, Jal | Jalr | Beq | Bne | Blt | Bge | Bltu | Bgeu)
+}
+
+// Host registers (dynasm numbering).
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+
+/// Guest registers held in host registers while translated code runs, as
+/// (guest, host) pairs: the ones compilers use most (a0-a7, s0, sp). They
+/// are loaded on entry from the dispatcher, written back on exit, and
+/// written back and reloaded around every call into the interpreter, so
+/// that everything outside translated code sees them in `Hart::x`. Blocks
+/// chained together keep them in place. rbx holds the hart; rax, rcx, rdx
+/// and r11 are scratch; the stack frame holds the bus and the code
+/// generation at entry.
+const HELD: [(u8, u8); 10] = [
+    (15, 5),
+    (14, 12),
+    (13, 13),
+    (12, 14),
+    (11, 15),
+    (10, 6),
+    (16, 7),
+    (17, 8),
+    (8, 9),
+    (2, 10),
+];
+
+/// The host register holding guest register `r`, if any.
+fn held(r: u8) -> Option<u8> {
+    HELD.iter().find(|&&(guest, _)| guest == r).map(|&(_, host)| host)
+}
+
+/// Host register `dst` = guest register `r`.
+fn get(a: &mut Asm, dst: u8, r: u8) {
+    match held(r) {
+        Some(host) => dynasm!(a ; .arch x64 ; mov Rq(dst), Rq(host)),
+        None => dynasm!(a ; .arch x64 ; mov Rq(dst), QWORD [rbx + x_reg(r)]),
+    }
+}
+
+/// Guest register `r` (not x0) = host register `src`.
+fn put(a: &mut Asm, r: u8, src: u8) {
+    match held(r) {
+        Some(host) => dynasm!(a ; .arch x64 ; mov Rq(host), Rq(src)),
+        None => dynasm!(a ; .arch x64 ; mov QWORD [rbx + x_reg(r)], Rq(src)),
+    }
+}
+
+fn write_back_held(a: &mut Asm) {
+    for (guest, host) in HELD {
+        dynasm!(a ; .arch x64 ; mov QWORD [rbx + x_reg(guest)], Rq(host));
+    }
+}
+
+fn reload_held(a: &mut Asm) {
+    for (guest, host) in HELD {
+        dynasm!(a ; .arch x64 ; mov Rq(host), QWORD [rbx + x_reg(guest)]);
+    }
+}
+
+/// The stack frame: the bus, then the code generation at entry.
+const BUS_SLOT: i32 = 0;
+const GENERATION_SLOT: i32 = 8;
+
+/// The code every translation starts with, entered from the dispatcher:
+/// saves the host's registers, keeps the arguments and loads the held
+/// registers. Returns where the block's own code starts: chained blocks
+/// jump there, into the frame the chain's first block set up.
+fn prologue(a: &mut Asm) -> usize {
+    dynasm!(a
+        ; .arch x64
+        ; push rbx
+        ; push rbp
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; sub rsp, 24 // six pushes, the return address and 24: 16-aligned for calls
+        ; mov rbx, rdi
+        ; mov QWORD [rsp + BUS_SLOT], rsi
+        ; mov QWORD [rsp + GENERATION_SLOT], rdx
+    );
+    reload_held(a);
+    a.offset().0
+}
+
+/// The shared exit, after which the code is complete.
+fn finalize(mut a: Asm, slow_paths: &[SlowPath]) -> Vec<u8> {
+    dynasm!(a ; .arch x64 ; ->exit:);
+    write_back_held(&mut a);
+    dynasm!(a
+        ; .arch x64
+        ; add rsp, 24
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbp
+        ; pop rbx
+        ; ret
+    );
+    for slow in slow_paths {
+        slow.emit(&mut a);
+    }
+    a.finalize().expect("labels of a block resolve")
+}
+
+/// The host code for one block.
+fn assemble(block: &Block, links: &Links) -> Vec<u8> {
+    let mut a = Asm::new(0);
+    let body = prologue(&mut a);
+    debug_assert_eq!(body, links.body);
+    let mut pending = Pending::default();
+    let last = block.insns.len() - 1;
+    let mut ends_in_interpreter = false;
+    let mut slow_paths = Vec::new();
+    // Bytes from the block's start to the instruction (pending.pc counts
+    // from the last write-back of pc instead).
+    let mut at = 0;
+    for (i, insn) in block.insns.iter().enumerate() {
+        pending.cycles += block.costs[i] as i64;
+        if is_jump(insn.op) {
+            // Jumps and branches end a block, so this is its last instruction.
+            jump(&mut a, insn, pending, at, block, links);
+            return finalize(a, &slow_paths);
+        }
+        at += insn.len as i64;
+        if let Some(access) = MemoryAccess::of(insn.op) {
+            memory(&mut a, insn, access, links, &pending, &mut slow_paths);
+            pending.pc += insn.len as i64;
+            pending.instret += 1;
+        } else if is_native(insn.op) {
+            if insn.rd != 0 {
+                alu(&mut a, insn, pending.pc);
+            }
+            pending.pc += insn.len as i64;
+            pending.instret += 1;
+        } else {
+            call_interpreter(&mut a, insn, std::mem::take(&mut pending));
+            ends_in_interpreter = i == last;
+        }
+    }
+    if !ends_in_interpreter {
+        // The block ran into the end of its page or its length limit.
+        pending.flush(&mut a);
+        chain(&mut a, block, at, links);
+    }
+    finalize(a, &slow_paths)
+}
+
+/// Calls the interpreter for one instruction (see [`step_one`]) after
+/// writing back `pending`, which includes the instruction's cycles; goes
+/// to the exit if the block must stop.
+fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
+    pending.flush(a);
+    write_back_held(a);
+    let insn_addr = insn as *const Insn as i64;
+    let helper = step_one as *const () as i64;
+    dynasm!(a
+        ; .arch x64
+        ; mov rdi, rbx
+        ; mov rsi, QWORD [rsp + BUS_SLOT]
+        ; mov rdx, QWORD insn_addr
+        ; mov rcx, QWORD [rsp + GENERATION_SLOT]
+        ; mov rax, QWORD helper
+        ; call rax
+    );
+    reload_held(a);
+    dynasm!(a
+        ; .arch x64
+        ; test rax, rax
+        ; jnz ->exit
+    );
+}
+
+/// A load or store's way out of the fast path: the interpreter performs
+/// it (a misaligned access, a page not in the fast path, device memory,
+/// a store to code or near a reservation, or a trap). Afterwards the
+/// counters are put back as the fast path leaves them, still pending.
+struct SlowPath {
+    entry: DynamicLabel,
+    resume: DynamicLabel,
+    insn: *const Insn,
+    /// Pending writes before the instruction, its cycles included.
+    pending: (i64, i64, i64),
+    len: i64,
+}
+
+impl SlowPath {
+    fn emit(&self, a: &mut Asm) {
+        let (pc, cycles, instret) = self.pending;
+        dynasm!(a ; .arch x64 ; =>self.entry);
+        // SAFETY of the pointer: it is an instruction of the block being
+        // assembled, which outlives its translation.
+        call_interpreter(a, unsafe { &*self.insn }, Pending { pc, cycles, instret });
+        // The interpreter advanced pc and instret past the instruction;
+        // the fast path leaves both, and the cycles, pending instead.
+        add_to(a, PC, -(pc + self.len));
+        add_to(a, CYCLE, -cycles);
+        add_to(a, INSTRET, -(instret + 1));
+        dynasm!(a ; .arch x64 ; jmp =>self.resume);
+    }
+}
+
+/// The loads and stores with a fast path in translated code.
+#[derive(Clone, Copy)]
+struct MemoryAccess {
+    size: u8,
+    signed: bool,
+    store: bool,
+}
+
+impl MemoryAccess {
+    fn of(op: Op) -> Option<MemoryAccess> {
+        use Op::*;
+        let (size, signed, store) = match op {
+            Lb => (1, true, false),
+            Lh => (2, true, false),
+            Lw => (4, true, false),
+            Ld => (8, false, false),
+            Lbu => (1, false, false),
+            Lhu => (2, false, false),
+            Lwu => (4, false, false),
+            Sb => (1, false, true),
+            Sh => (2, false, true),
+            Sw => (4, false, true),
+            Sd => (8, false, true),
+            _ => return None,
+        };
+        Some(MemoryAccess { size, signed, store })
+    }
+}
+
+/// Where the hart keeps its fast paths (see `Tlb`).
+const FAST_GENERATION: i32 = (offset_of!(Hart, tlb) + Tlb::FAST_GENERATION) as i32;
+const FAST_LOADS: i32 = (offset_of!(Hart, tlb) + Tlb::FAST_LOADS) as i32;
+const FAST_STORES: i32 = (offset_of!(Hart, tlb) + Tlb::FAST_STORES) as i32;
+
+/// A load or store through the hart's fast path, as `Hart::load` and
+/// `Hart::store` take it: an aligned access to a page in the fast-path
+/// table reads or writes RAM directly. A store also needs no reservation
+/// held by any hart and no decoded code in its line (as
+/// `Bus::ram_store_at` checks). Anything else takes the slow path.
+fn memory(
+    a: &mut Asm,
+    insn: &Insn,
+    access: MemoryAccess,
+    links: &Links,
+    pending: &Pending,
+    slow_paths: &mut Vec<SlowPath>,
+) {
+    let entry = a.new_dynamic_label();
+    let resume = a.new_dynamic_label();
+    slow_paths.push(SlowPath {
+        entry,
+        resume,
+        insn,
+        pending: (pending.pc, pending.cycles, pending.instret),
+        len: insn.len as i64,
+    });
+    let imm = insn.imm;
+    let table = if access.store { FAST_STORES } else { FAST_LOADS };
+    let (ram, code_lines) = (links.ram as i64, links.code_lines as i64);
+    get(a, RAX, insn.rs1);
+    dynasm!(a ; .arch x64 ; add rax, DWORD imm); // the virtual address
+    if access.size > 1 {
+        let mask = (access.size - 1) as i8;
+        dynasm!(a ; .arch x64 ; test al, mask ; jnz =>entry);
+    }
+    dynasm!(a
+        ; .arch x64
+        ; mov rcx, rax
+        ; shr rcx, PAGE_SHIFT as i8
+        ; mov rdx, QWORD [rbx + FAST_GENERATION]
+        ; shl rdx, GEN_SHIFT as i8
+        ; or rdx, rcx // the tag
+        ; and ecx, (FAST_ENTRIES - 1) as i32
+        ; shl ecx, 4
+        ; add rcx, QWORD [rbx + table] // the entry
+        ; cmp QWORD [rcx], rdx
+        ; jne =>entry
+        ; mov rdx, QWORD [rcx + 8]
+        ; and eax, (PAGE_SIZE - 1) as i32
+        ; add rdx, rax // the RAM offset
+    );
+    if access.store {
+        dynasm!(a
+            ; .arch x64
+            ; mov rcx, QWORD [rsp + BUS_SLOT]
+            ; cmp QWORD [rcx + Bus::RESERVED as i32], 0
+            ; jne =>entry
+            ; mov rax, rdx
+            ; shr rax, 12 // 64 lines of 64 bytes per word of the bitmap
+            ; mov rcx, QWORD code_lines
+            ; mov rax, QWORD [rcx + rax * 8]
+            ; mov rcx, rdx
+            ; shr rcx, 6
+            ; bt rax, rcx
+            ; jc =>entry
+        );
+        get(a, RAX, insn.rs2);
+        dynasm!(a ; .arch x64 ; mov rcx, QWORD ram);
+        match access.size {
+            1 => dynasm!(a ; .arch x64 ; mov BYTE [rcx + rdx], al),
+            2 => dynasm!(a ; .arch x64 ; mov WORD [rcx + rdx], ax),
+            4 => dynasm!(a ; .arch x64 ; mov DWORD [rcx + rdx], eax),
+            _ => dynasm!(a ; .arch x64 ; mov QWORD [rcx + rdx], rax),
+        }
+    } else {
+        dynasm!(a ; .arch x64 ; mov rcx, QWORD ram);
+        match (access.size, access.signed) {
+            (1, true) => dynasm!(a ; .arch x64 ; movsx rax, BYTE [rcx + rdx]),
+            (1, false) => dynasm!(a ; .arch x64 ; movzx eax, BYTE [rcx + rdx]),
+            (2, true) => dynasm!(a ; .arch x64 ; movsx rax, WORD [rcx + rdx]),
+            (2, false) => dynasm!(a ; .arch x64 ; movzx eax, WORD [rcx + rdx]),
+            (4, true) => dynasm!(a ; .arch x64 ; movsxd rax, DWORD [rcx + rdx]),
+            (4, false) => dynasm!(a ; .arch x64 ; mov eax, DWORD [rcx + rdx]),
+            _ => dynasm!(a ; .arch x64 ; mov rax, QWORD [rcx + rdx]),
+        }
+        if insn.rd != 0 {
+            put(a, insn.rd, RAX);
+        }
+    }
+    dynasm!(a ; .arch x64 ; =>resume);
+}
+
+/// Goes on to the block `delta` bytes past this block's start, whose pc is
+/// now the hart's, when the dispatcher would run it translated next: it is
+/// on this block's page (so at `block.pa + delta`: nothing in this block
+/// changed the translation), in the cache and translated, and the slice
+/// does not end inside it. Otherwise returns to the dispatcher.
+///
+/// The dispatcher would also take an interrupt first, if one were pending
+/// and enabled; none can have become so since it last looked. What decides
+/// that (mip, mie, mstatus, mideleg, the privilege) changes only in the
+/// interpreter, which then ends the block (`resync`, or the trap or xRET
+/// being a block's last instruction), or between stretches, at device
+/// events and timers, which bound the slice.
+fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
+    let offset = (block.pa & (PAGE_SIZE - 1)) as i64 + delta;
+    if !(0..PAGE_SIZE as i64).contains(&offset) {
+        dynasm!(a ; .arch x64 ; jmp ->exit);
+        return;
+    }
+    let pa = block.pa.wrapping_add(delta as u64);
+    let slot = slot_of(pa);
+    let tag = (links.tags + 8 * slot) as i64;
+    let entry = (links.entries + 8 * slot) as i64;
+    let head_cost = (links.head_costs + 8 * slot) as i64;
+    let body = links.body as i32;
+    dynasm!(a
+        ; .arch x64
+        ; mov rax, QWORD tag
+        ; mov rcx, QWORD pa as i64
+        ; cmp QWORD [rax], rcx
+        ; jne ->exit
+        ; mov rax, QWORD entry
+        ; mov rax, QWORD [rax]
+        ; test rax, rax
+        ; jz ->exit
+        ; mov rcx, QWORD head_cost
+        ; mov rcx, QWORD [rcx]
+        ; add rcx, QWORD [rbx + CYCLE]
+        ; cmp rcx, QWORD [rbx + SLICE_LIMIT]
+        ; jae ->exit
+        ; add rax, body
+        ; jmp rax
+    );
+}
+
+/// A branch or jump at `pending.pc` bytes past the hart's pc and `at`
+/// bytes past the block's start, the block's last instruction: sets pc,
+/// writes rd and the counters, and goes on.
+fn jump(a: &mut Asm, insn: &Insn, mut pending: Pending, at: i64, block: &Block, links: &Links) {
+    let here = pending.pc;
+    pending.instret += 1;
+    let next = here + insn.len as i64;
+    let target = here + insn.imm as i64; // a branch or jal offset: at most 1 MiB
+                                         // The same two, from the block's start: where the next block starts.
+    let (next_in_block, target_in_block) = (at + insn.len as i64, at + insn.imm as i64);
+    let (cycles, instret) = (pending.cycles, pending.instret);
+    // Writes pc (`pc` bytes on) and the counters back, and goes on to the
+    // block `delta` bytes past this block's start.
+    let go_to = |a: &mut Asm, pc: i64, delta: i64| {
+        Pending { pc, cycles, instret }.flush(a);
+        chain(a, block, delta, links);
+    };
+    match insn.op {
+        Op::Jal => {
+            if insn.rd != 0 {
+                let next = next as i32;
+                dynasm!(a
+                    ; .arch x64
+                    ; mov rax, QWORD [rbx + PC]
+                    ; lea rcx, [rax + next]
+                );
+                put(a, insn.rd, RCX);
+            }
+            go_to(a, target, target_in_block);
+        }
+        Op::Jalr => {
+            let imm = insn.imm;
+            let next = next as i32;
+            get(a, RDX, insn.rs1);
+            dynasm!(a
+                ; .arch x64
+                ; add rdx, DWORD imm
+                ; and rdx, BYTE -2
+                ; mov rax, QWORD [rbx + PC]
+                ; lea rcx, [rax + next]
+                ; mov QWORD [rbx + PC], rdx
+            );
+            if insn.rd != 0 {
+                put(a, insn.rd, RCX);
+            }
+            Pending { pc: 0, cycles, instret }.flush(a);
+            dynasm!(a ; .arch x64 ; jmp ->exit);
+        }
+        _ => {
+            get(a, RAX, insn.rs1);
+            get(a, RCX, insn.rs2);
+            dynasm!(a ; .arch x64 ; cmp rax, rcx);
+            match insn.op {
+                Op::Beq => dynasm!(a ; .arch x64 ; je ->taken),
+                Op::Bne => dynasm!(a ; .arch x64 ; jne ->taken),
+                Op::Blt => dynasm!(a ; .arch x64 ; jl ->taken),
+                Op::Bge => dynasm!(a ; .arch x64 ; jge ->taken),
+                Op::Bltu => dynasm!(a ; .arch x64 ; jb ->taken),
+                _ => dynasm!(a ; .arch x64 ; jae ->taken),
+            }
+            go_to(a, next, next_in_block);
+            dynasm!(a ; .arch x64 ; ->taken:);
+            go_to(a, target, target_in_block);
+        }
+    }
+}
+
+/// An integer instruction with rd != 0, at `here` bytes past the hart's pc.
+fn alu(a: &mut Asm, insn: &Insn, here: i64) {
+    use Op::*;
+    let imm = insn.imm;
+    let shamt = (imm & 63) as i8;
+    let shamt_w = (imm & 31) as i8;
+    match insn.op {
+        Lui => dynasm!(a ; .arch x64 ; mov rax, DWORD imm),
+        Auipc => {
+            dynasm!(a ; .arch x64 ; mov rax, QWORD [rbx + PC]);
+            add_const(a, here);
+            add_const(a, imm as i64);
+        }
+        Fence => return,
+        _ => {
+            get(a, RAX, insn.rs1);
+            if !matches!(
+                insn.op,
+                Addi | Xori | Ori | Andi | Slti | Sltiu | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw
+            ) {
+                get(a, RCX, insn.rs2);
+            }
+        }
+    }
+    match insn.op {
+        Lui | Auipc | Fence => {}
+        Addi => dynasm!(a ; .arch x64 ; add rax, DWORD imm),
+        Xori => dynasm!(a ; .arch x64 ; xor rax, DWORD imm),
+        Ori => dynasm!(a ; .arch x64 ; or rax, DWORD imm),
+        Andi => dynasm!(a ; .arch x64 ; and rax, DWORD imm),
+        Slti | Sltiu | Slt | Sltu => {
+            dynasm!(a ; .arch x64 ; xor edx, edx);
+            match insn.op {
+                Slti | Sltiu => dynasm!(a ; .arch x64 ; cmp rax, DWORD imm),
+                _ => dynasm!(a ; .arch x64 ; cmp rax, rcx),
+            }
+            match insn.op {
+                Slti | Slt => dynasm!(a ; .arch x64 ; setl dl),
+                _ => dynasm!(a ; .arch x64 ; setb dl),
+            }
+            dynasm!(a ; .arch x64 ; mov rax, rdx);
+        }
+        Slli => dynasm!(a ; .arch x64 ; shl rax, shamt),
+        Srli => dynasm!(a ; .arch x64 ; shr rax, shamt),
+        Srai => dynasm!(a ; .arch x64 ; sar rax, shamt),
+        Add => dynasm!(a ; .arch x64 ; add rax, rcx),
+        Sub => dynasm!(a ; .arch x64 ; sub rax, rcx),
+        Xor => dynasm!(a ; .arch x64 ; xor rax, rcx),
+        Or => dynasm!(a ; .arch x64 ; or rax, rcx),
+        And => dynasm!(a ; .arch x64 ; and rax, rcx),
+        // x86 masks a 64-bit shift's count to 6 bits, as RISC-V does.
+        Sll => dynasm!(a ; .arch x64 ; shl rax, cl),
+        Srl => dynasm!(a ; .arch x64 ; shr rax, cl),
+        Sra => dynasm!(a ; .arch x64 ; sar rax, cl),
+        Mul => dynasm!(a ; .arch x64 ; imul rax, rcx),
+        Mulh => dynasm!(a ; .arch x64 ; imul rcx ; mov rax, rdx),
+        Mulhu => dynasm!(a ; .arch x64 ; mul rcx ; mov rax, rdx),
+        // The W forms compute on the low 32 bits and sign-extend the result;
+        // a 32-bit shift's count is masked to 5 bits, as RISC-V's.
+        Addiw => dynasm!(a ; .arch x64 ; add eax, DWORD imm ; movsxd rax, eax),
+        Slliw => dynasm!(a ; .arch x64 ; shl eax, shamt_w ; movsxd rax, eax),
+        Srliw => dynasm!(a ; .arch x64 ; shr eax, shamt_w ; movsxd rax, eax),
+        Sraiw => dynasm!(a ; .arch x64 ; sar eax, shamt_w ; movsxd rax, eax),
+        Addw => dynasm!(a ; .arch x64 ; add eax, ecx ; movsxd rax, eax),
+        Subw => dynasm!(a ; .arch x64 ; sub eax, ecx ; movsxd rax, eax),
+        Sllw => dynasm!(a ; .arch x64 ; shl eax, cl ; movsxd rax, eax),
+        Srlw => dynasm!(a ; .arch x64 ; shr eax, cl ; movsxd rax, eax),
+        Sraw => dynasm!(a ; .arch x64 ; sar eax, cl ; movsxd rax, eax),
+        Mulw => dynasm!(a ; .arch x64 ; imul eax, ecx ; movsxd rax, eax),
+        op => unreachable!("{op:?} is not translated natively"),
+    }
+    put(a, insn.rd, RAX);
+}
+
+/// `add rax, value` for any 64-bit constant.
+fn add_const(a: &mut Asm, value: i64) {
+    if value == 0 {
+        return;
+    }
+    if let Ok(small) = i32::try_from(value) {
+        dynasm!(a ; .arch x64 ; add rax, DWORD small);
+    } else {
+        dynasm!(a ; .arch x64 ; mov rcx, QWORD value ; add rax, rcx);
+    }
+}
+
+/// Memory that may hold code: mapped read-write-execute once, filled from
+/// the start, and emptied all at once.
+struct CodeArena {
+    base: *mut u8,
+    size: usize,
+    used: usize,
+}
+
+// SAFETY: the arena owns its mapping outright; moving it to another thread
+// moves that ownership, and nothing else holds the pointer.
+unsafe impl Send for CodeArena {}
+
+impl CodeArena {
+    fn new(size: usize) -> Option<CodeArena> {
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing; failure is reported as MAP_FAILED and handled.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        (base != libc::MAP_FAILED).then_some(CodeArena {
+            base: base as *mut u8,
+            size,
+            used: 0,
+        })
+    }
+
+    /// Copies `code` in; its address, or `None` if it does not fit.
+    fn place(&mut self, code: &[u8]) -> Option<usize> {
+        let start = self.used.next_multiple_of(16);
+        if start + code.len() > self.size {
+            return None;
+        }
+        // SAFETY: [start, start + len) lies inside the mapping, and no
+        // translation lives there (reset dropped every entry before `used`
+        // went back).
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), self.base.add(start), code.len()) };
+        self.used = start + code.len();
+        Some(self.base as usize + start)
+    }
+
+    fn reset(&mut self) {
+        self.used = 0;
+    }
+}
+
+impl Drop for CodeArena {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.size) };
+    }
+}
