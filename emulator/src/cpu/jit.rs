@@ -13,9 +13,9 @@
 //! pending deltas and writes them back before anything can observe them:
 //! before each call into the interpreter and at the end of the block. Each
 //! instruction's cycles are charged before it runs, as in the interpreter.
-//! A block runs translated only when its slice cannot end before its last
-//! instruction (`cycle + head_cost < slice_limit`); otherwise the
-//! interpreter runs it, so quantum ends fall on the same instruction. A call
+//! The slice ends on the same instruction as in the interpreter: the cycles
+//! left in the slice are kept in a host register, and after each
+//! instruction the block leaves if its cycles so far reach them. A call
 //! into the interpreter reports when the block must stop early: a trap, a
 //! write to code, or a change that moved the slice's limit.
 //!
@@ -47,8 +47,6 @@ pub(super) struct Translator {
     arena: CodeArena,
     /// Per slot: the translated function's address, or 0.
     entries: Vec<usize>,
-    /// Per slot: cycles of all instructions but the last (see module docs).
-    head_costs: Vec<u64>,
     /// Per slot: runs so far, up to `hot_runs`.
     heat: Vec<u8>,
     /// Runs that make a block hot (see `MachineConfig::jit_hot_runs`).
@@ -64,7 +62,6 @@ impl Translator {
         Some(Translator {
             arena: CodeArena::new(ARENA_BYTES)?,
             entries: vec![0; slots],
-            head_costs: vec![0; slots],
             heat: vec![0; slots],
             hot_runs,
             body: prologue(&mut Asm::new(0)),
@@ -86,7 +83,7 @@ impl Translator {
 
     /// Runs the block in `slot` translated, translating it first if it has
     /// become hot. Returns false, having run nothing, when the interpreter
-    /// must run it instead: not hot yet, or the slice may end inside it.
+    /// must run it instead: it is not hot yet.
     #[inline]
     pub(super) fn run(&mut self, slot: usize, block: Block, hart: &mut Hart, bus: &mut Bus) -> bool {
         let mut entry = self.entries[slot];
@@ -96,9 +93,6 @@ impl Translator {
                 return false;
             }
             entry = self.translate(slot, &block, bus);
-        }
-        if hart.cycle + self.head_costs[slot] >= hart.slice_limit {
-            return false;
         }
         // SAFETY: `entry` is code this translator placed in its arena for
         // the block now in `slot` (a slot's translation is dropped whenever
@@ -118,7 +112,6 @@ impl Translator {
         let links = Links {
             tags: block.tags.as_ptr() as usize,
             entries: self.entries.as_ptr() as usize,
-            head_costs: self.head_costs.as_ptr() as usize,
             ram: ram as usize,
             code_lines: code_lines as usize,
             body: self.body,
@@ -132,7 +125,6 @@ impl Translator {
             }
         };
         self.entries[slot] = entry;
-        self.head_costs[slot] = block.costs[..block.costs.len() - 1].iter().map(|&c| c as u64).sum();
         entry
     }
 }
@@ -155,7 +147,6 @@ pub(super) struct Block<'a> {
 struct Links {
     tags: usize,
     entries: usize,
-    head_costs: usize,
     /// RAM's first byte and its code-line bitmap (see `Bus::ram_pointers`).
     ram: usize,
     code_lines: usize,
@@ -280,9 +271,9 @@ const RDX: u8 = 2;
 /// are loaded on entry from the dispatcher, written back on exit, and
 /// written back and reloaded around every call into the interpreter, so
 /// that everything outside translated code sees them in `Hart::x`. Blocks
-/// chained together keep them in place. rbx holds the hart; rax, rcx, rdx
-/// and r11 are scratch; the stack frame holds the bus and the code
-/// generation at entry.
+/// chained together keep them in place. rbx holds the hart, r11 the
+/// cycles left in the slice (see [`cycles_left`]); rax, rcx and rdx are
+/// scratch; the stack frame holds the bus and the code generation at entry.
 const HELD: [(u8, u8); 10] = [
     (15, 5),
     (14, 12),
@@ -334,8 +325,8 @@ const BUS_SLOT: i32 = 0;
 const GENERATION_SLOT: i32 = 8;
 
 /// The code every translation starts with, entered from the dispatcher:
-/// saves the host's registers, keeps the arguments and loads the held
-/// registers. Returns where the block's own code starts: chained blocks
+/// saves the host's registers, keeps the arguments, loads the held
+/// registers and counts the cycles left. Returns where the block's own code starts: chained blocks
 /// jump there, into the frame the chain's first block set up.
 fn prologue(a: &mut Asm) -> usize {
     dynasm!(a
@@ -352,11 +343,25 @@ fn prologue(a: &mut Asm) -> usize {
         ; mov QWORD [rsp + GENERATION_SLOT], rdx
     );
     reload_held(a);
+    cycles_left(a);
     a.offset().0
 }
 
+/// r11 = the cycles left in the slice, counted from the hart's `cycle`:
+/// after an instruction whose pending cycles reach it, the slice is over.
+fn cycles_left(a: &mut Asm) {
+    dynasm!(a
+        ; .arch x64
+        ; mov r11, QWORD [rbx + SLICE_LIMIT]
+        ; sub r11, QWORD [rbx + CYCLE]
+    );
+}
+
 /// The shared exit, after which the code is complete.
-fn finalize(mut a: Asm, slow_paths: &[SlowPath]) -> Vec<u8> {
+/// Appended after it: the slow paths of loads and stores, and the exits
+/// where the slice ends inside the block (each writing back what is
+/// pending there).
+fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i64, i64, i64))]) -> Vec<u8> {
     dynasm!(a ; .arch x64 ; ->exit:);
     write_back_held(&mut a);
     dynasm!(a
@@ -373,6 +378,11 @@ fn finalize(mut a: Asm, slow_paths: &[SlowPath]) -> Vec<u8> {
     for slow in slow_paths {
         slow.emit(&mut a);
     }
+    for &(label, (pc, cycles, instret)) in slice_ends {
+        dynasm!(a ; .arch x64 ; =>label);
+        Pending { pc, cycles, instret }.flush(&mut a);
+        dynasm!(a ; .arch x64 ; jmp ->exit);
+    }
     a.finalize().expect("labels of a block resolve")
 }
 
@@ -385,6 +395,7 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
     let last = block.insns.len() - 1;
     let mut ends_in_interpreter = false;
     let mut slow_paths = Vec::new();
+    let mut slice_ends = Vec::new();
     // Bytes from the block's start to the instruction (pending.pc counts
     // from the last write-back of pc instead).
     let mut at = 0;
@@ -393,19 +404,30 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
         if is_jump(insn.op) {
             // Jumps and branches end a block, so this is its last instruction.
             jump(&mut a, insn, pending, at, block, links);
-            return finalize(a, &slow_paths);
+            return finalize(a, &slow_paths, &slice_ends);
         }
         at += insn.len as i64;
-        if let Some(access) = MemoryAccess::of(insn.op) {
+        let native = if let Some(access) = MemoryAccess::of(insn.op) {
             memory(&mut a, insn, access, links, &pending, &mut slow_paths);
-            pending.pc += insn.len as i64;
-            pending.instret += 1;
+            true
         } else if is_native(insn.op) {
             if insn.rd != 0 {
                 alu(&mut a, insn, pending.pc);
             }
+            true
+        } else {
+            false
+        };
+        if native {
             pending.pc += insn.len as i64;
             pending.instret += 1;
+            if i != last {
+                // The slice ends here if this instruction reached its limit.
+                let label = a.new_dynamic_label();
+                let spent = pending.cycles as i32;
+                dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jbe =>label);
+                slice_ends.push((label, (pending.pc, pending.cycles, pending.instret)));
+            }
         } else {
             call_interpreter(&mut a, insn, std::mem::take(&mut pending));
             ends_in_interpreter = i == last;
@@ -416,7 +438,7 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
         pending.flush(&mut a);
         chain(&mut a, block, at, links);
     }
-    finalize(a, &slow_paths)
+    finalize(a, &slow_paths, &slice_ends)
 }
 
 /// Calls the interpreter for one instruction (see [`step_one`]) after
@@ -442,6 +464,7 @@ fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
         ; test rax, rax
         ; jnz ->exit
     );
+    cycles_left(a);
 }
 
 /// A load or store's way out of the fast path: the interpreter performs
@@ -469,6 +492,7 @@ impl SlowPath {
         add_to(a, PC, -(pc + self.len));
         add_to(a, CYCLE, -cycles);
         add_to(a, INSTRET, -(instret + 1));
+        cycles_left(a);
         dynasm!(a ; .arch x64 ; jmp =>self.resume);
     }
 }
@@ -599,7 +623,8 @@ fn memory(
 /// now the hart's, when the dispatcher would run it translated next: it is
 /// on this block's page (so at `block.pa + delta`: nothing in this block
 /// changed the translation), in the cache and translated, and the slice
-/// does not end inside it. Otherwise returns to the dispatcher.
+/// has cycles left (which it leaves in r11). Otherwise returns to the
+/// dispatcher.
 ///
 /// The dispatcher would also take an interrupt first, if one were pending
 /// and enabled; none can have become so since it last looked. What decides
@@ -617,7 +642,6 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     let slot = slot_of(pa);
     let tag = (links.tags + 8 * slot) as i64;
     let entry = (links.entries + 8 * slot) as i64;
-    let head_cost = (links.head_costs + 8 * slot) as i64;
     let body = links.body as i32;
     dynasm!(a
         ; .arch x64
@@ -629,11 +653,9 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
         ; mov rax, QWORD [rax]
         ; test rax, rax
         ; jz ->exit
-        ; mov rcx, QWORD head_cost
-        ; mov rcx, QWORD [rcx]
-        ; add rcx, QWORD [rbx + CYCLE]
-        ; cmp rcx, QWORD [rbx + SLICE_LIMIT]
-        ; jae ->exit
+        ; mov r11, QWORD [rbx + SLICE_LIMIT]
+        ; sub r11, QWORD [rbx + CYCLE]
+        ; jbe ->exit
         ; add rax, body
         ; jmp rax
     );
