@@ -115,6 +115,8 @@ pub struct Hart {
     /// The inner loop runs while `cycle < slice_limit`; setting it to zero
     /// makes the hart re-read its interrupt lines at once.
     slice_limit: u64,
+    /// Set by `resync`: the interrupt lines must be read again.
+    lines_stale: bool,
 }
 
 impl Hart {
@@ -140,6 +142,7 @@ impl Hart {
             seen_epoch: u64::MAX,
             seen_timer: None,
             slice_limit: 0,
+            lines_stale: true,
         }
     }
 
@@ -211,6 +214,7 @@ impl Hart {
     /// called after anything that may change them (device accesses, CSR writes).
     pub(crate) fn resync(&mut self) {
         self.slice_limit = 0;
+        self.lines_stale = true;
     }
 
     /// Reads the interrupt lines that devices drive into mip.
@@ -290,9 +294,15 @@ impl Hart {
     /// whether instructions may run until `slice_limit`.
     #[inline]
     pub(crate) fn begin_stretch(&mut self, bus: &Bus, until: u64) -> bool {
-        self.refresh_interrupt_lines(bus);
-        self.seen_epoch = bus.irq_epoch;
-        self.seen_timer = self.next_timer_event(bus);
+        // The lines change only through a device (which bumps irq_epoch), a
+        // timer reaching its compare value (at seen_timer) or the hart's own
+        // CSR writes (resync); otherwise they are as last read.
+        if self.lines_stale || bus.irq_epoch != self.seen_epoch || self.seen_timer.is_some_and(|t| t <= self.cycle) {
+            self.refresh_interrupt_lines(bus);
+            self.seen_epoch = bus.irq_epoch;
+            self.seen_timer = self.next_timer_event(bus);
+            self.lines_stale = false;
+        }
         let limit = self.seen_timer.map_or(until, |t| t.min(until));
         if self.waiting {
             if !self.wakeup_pending() {
