@@ -12,6 +12,7 @@ mod gdb;
 mod gen;
 mod insn_trace;
 mod isa;
+mod jit;
 mod kernel;
 mod litmus;
 mod privileged_model;

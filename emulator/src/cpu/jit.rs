@@ -292,6 +292,23 @@ fn held(r: u8) -> Option<u8> {
     HELD.iter().find(|&&(guest, _)| guest == r).map(|&(_, host)| host)
 }
 
+/// `op dst, rs2` with the guest register rs2 as the source operand where
+/// it is, in a host register or in the hart (64 bits, or the low 32).
+macro_rules! with_rs2 {
+    ($a:expr, $insn:expr, $op:ident $dst:ident) => {
+        match held($insn.rs2) {
+            Some(host) => dynasm!($a ; .arch x64 ; $op $dst, Rq(host)),
+            None => dynasm!($a ; .arch x64 ; $op $dst, QWORD [rbx + x_reg($insn.rs2)]),
+        }
+    };
+    ($a:expr, $insn:expr, $op:ident $dst:ident, 32) => {
+        match held($insn.rs2) {
+            Some(host) => dynasm!($a ; .arch x64 ; $op $dst, Rd(host)),
+            None => dynasm!($a ; .arch x64 ; $op $dst, DWORD [rbx + x_reg($insn.rs2)]),
+        }
+    };
+}
+
 /// Host register `dst` = guest register `r`.
 fn get(a: &mut Asm, dst: u8, r: u8) {
     match held(r) {
@@ -711,8 +728,7 @@ fn jump(a: &mut Asm, insn: &Insn, mut pending: Pending, at: i64, block: &Block, 
         }
         _ => {
             get(a, RAX, insn.rs1);
-            get(a, RCX, insn.rs2);
-            dynasm!(a ; .arch x64 ; cmp rax, rcx);
+            with_rs2!(a, insn, cmp rax);
             match insn.op {
                 Op::Beq => dynasm!(a ; .arch x64 ; je ->taken),
                 Op::Bne => dynasm!(a ; .arch x64 ; jne ->taken),
@@ -744,16 +760,14 @@ fn alu(a: &mut Asm, insn: &Insn, here: i64) {
         Fence => return,
         _ => {
             get(a, RAX, insn.rs1);
-            if !matches!(
-                insn.op,
-                Addi | Xori | Ori | Andi | Slti | Sltiu | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw
-            ) {
+            if matches!(insn.op, Sll | Srl | Sra | Sllw | Srlw | Sraw | Mulh | Mulhu) {
                 get(a, RCX, insn.rs2);
             }
         }
     }
     match insn.op {
         Lui | Auipc | Fence => {}
+        Addi if imm == 0 => {} // mv
         Addi => dynasm!(a ; .arch x64 ; add rax, DWORD imm),
         Xori => dynasm!(a ; .arch x64 ; xor rax, DWORD imm),
         Ori => dynasm!(a ; .arch x64 ; or rax, DWORD imm),
@@ -762,7 +776,7 @@ fn alu(a: &mut Asm, insn: &Insn, here: i64) {
             dynasm!(a ; .arch x64 ; xor edx, edx);
             match insn.op {
                 Slti | Sltiu => dynasm!(a ; .arch x64 ; cmp rax, DWORD imm),
-                _ => dynasm!(a ; .arch x64 ; cmp rax, rcx),
+                _ => with_rs2!(a, insn, cmp rax),
             }
             match insn.op {
                 Slti | Slt => dynasm!(a ; .arch x64 ; setl dl),
@@ -773,30 +787,40 @@ fn alu(a: &mut Asm, insn: &Insn, here: i64) {
         Slli => dynasm!(a ; .arch x64 ; shl rax, shamt),
         Srli => dynasm!(a ; .arch x64 ; shr rax, shamt),
         Srai => dynasm!(a ; .arch x64 ; sar rax, shamt),
-        Add => dynasm!(a ; .arch x64 ; add rax, rcx),
-        Sub => dynasm!(a ; .arch x64 ; sub rax, rcx),
-        Xor => dynasm!(a ; .arch x64 ; xor rax, rcx),
-        Or => dynasm!(a ; .arch x64 ; or rax, rcx),
-        And => dynasm!(a ; .arch x64 ; and rax, rcx),
+        Add => with_rs2!(a, insn, add rax),
+        Sub => with_rs2!(a, insn, sub rax),
+        Xor => with_rs2!(a, insn, xor rax),
+        Or => with_rs2!(a, insn, or rax),
+        And => with_rs2!(a, insn, and rax),
         // x86 masks a 64-bit shift's count to 6 bits, as RISC-V does.
         Sll => dynasm!(a ; .arch x64 ; shl rax, cl),
         Srl => dynasm!(a ; .arch x64 ; shr rax, cl),
         Sra => dynasm!(a ; .arch x64 ; sar rax, cl),
-        Mul => dynasm!(a ; .arch x64 ; imul rax, rcx),
+        Mul => with_rs2!(a, insn, imul rax),
         Mulh => dynasm!(a ; .arch x64 ; imul rcx ; mov rax, rdx),
         Mulhu => dynasm!(a ; .arch x64 ; mul rcx ; mov rax, rdx),
         // The W forms compute on the low 32 bits and sign-extend the result;
         // a 32-bit shift's count is masked to 5 bits, as RISC-V's.
+        Addiw if imm == 0 => dynasm!(a ; .arch x64 ; movsxd rax, eax), // sext.w
         Addiw => dynasm!(a ; .arch x64 ; add eax, DWORD imm ; movsxd rax, eax),
         Slliw => dynasm!(a ; .arch x64 ; shl eax, shamt_w ; movsxd rax, eax),
         Srliw => dynasm!(a ; .arch x64 ; shr eax, shamt_w ; movsxd rax, eax),
         Sraiw => dynasm!(a ; .arch x64 ; sar eax, shamt_w ; movsxd rax, eax),
-        Addw => dynasm!(a ; .arch x64 ; add eax, ecx ; movsxd rax, eax),
-        Subw => dynasm!(a ; .arch x64 ; sub eax, ecx ; movsxd rax, eax),
+        Addw => {
+            with_rs2!(a, insn, add eax, 32);
+            dynasm!(a ; .arch x64 ; movsxd rax, eax);
+        }
+        Subw => {
+            with_rs2!(a, insn, sub eax, 32);
+            dynasm!(a ; .arch x64 ; movsxd rax, eax);
+        }
         Sllw => dynasm!(a ; .arch x64 ; shl eax, cl ; movsxd rax, eax),
         Srlw => dynasm!(a ; .arch x64 ; shr eax, cl ; movsxd rax, eax),
         Sraw => dynasm!(a ; .arch x64 ; sar eax, cl ; movsxd rax, eax),
-        Mulw => dynasm!(a ; .arch x64 ; imul eax, ecx ; movsxd rax, eax),
+        Mulw => {
+            with_rs2!(a, insn, imul eax, 32);
+            dynasm!(a ; .arch x64 ; movsxd rax, eax);
+        }
         op => unreachable!("{op:?} is not translated natively"),
     }
     put(a, insn.rd, RAX);

@@ -117,6 +117,9 @@ pub struct Hart {
     slice_limit: u64,
     /// Set by `resync`: the interrupt lines must be read again.
     lines_stale: bool,
+    /// Set by `resync` and WFI: the hart did something that the work
+    /// between rounds may answer (see `Machine::run_merged_rounds`).
+    pub(crate) round_event: bool,
 }
 
 impl Hart {
@@ -143,6 +146,7 @@ impl Hart {
             seen_timer: None,
             slice_limit: 0,
             lines_stale: true,
+            round_event: false,
         }
     }
 
@@ -190,6 +194,7 @@ impl Hart {
     #[inline(never)] // rare: kept out of the instruction loop
     pub(crate) fn start_waiting(&mut self) {
         self.waiting = true;
+        self.round_event = true;
         self.transitions.push((self.cycle, Transition::WfiStart));
     }
 
@@ -215,6 +220,7 @@ impl Hart {
     pub(crate) fn resync(&mut self) {
         self.slice_limit = 0;
         self.lines_stale = true;
+        self.round_event = true;
     }
 
     /// Reads the interrupt lines that devices drive into mip.
