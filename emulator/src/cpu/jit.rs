@@ -53,7 +53,15 @@ pub(super) struct Translator {
     hot_runs: u8,
     /// The length of the prologue, the same for every translation.
     body: usize,
+    /// The instructions translated code hands to the interpreter: copies,
+    /// since a translation outlives its block's slot (blocks jump straight
+    /// into each other; see [`chain`]). Never grown past its capacity, so
+    /// they stay where they are until [`Translator::clear`].
+    insns: Vec<Insn>,
 }
+
+/// Instructions [`Translator::insns`] holds.
+const INSN_POOL: usize = 1 << 18;
 
 impl Translator {
     /// A translator for `slots` block slots; `None` when the host refuses
@@ -64,6 +72,7 @@ impl Translator {
             entries: vec![0; slots],
             heat: vec![0; slots],
             hot_runs,
+            insns: Vec::with_capacity(INSN_POOL),
             body: prologue(&mut Asm::new(0)),
         })
     }
@@ -73,6 +82,7 @@ impl Translator {
         self.entries.fill(0);
         self.heat.fill(0);
         self.arena.reset();
+        self.insns.clear();
     }
 
     /// Forgets the translation of one slot, which now holds another block.
@@ -92,7 +102,10 @@ impl Translator {
                 self.heat[slot] += 1;
                 return false;
             }
-            entry = self.translate(slot, &block, bus);
+            match self.translate(slot, &block, bus) {
+                Some(translated) => entry = translated,
+                None => return false,
+            }
         }
         // SAFETY: `entry` is code this translator placed in its arena for
         // the block now in `slot` (a slot's translation is dropped whenever
@@ -107,7 +120,7 @@ impl Translator {
         true
     }
 
-    fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> usize {
+    fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> Option<usize> {
         let (ram, code_lines) = bus.ram_pointers();
         let links = Links {
             tags: block.tags.as_ptr() as usize,
@@ -116,16 +129,25 @@ impl Translator {
             code_lines: code_lines as usize,
             body: self.body,
         };
-        let code = assemble(block, &links);
-        let entry = match self.arena.place(&code) {
-            Some(entry) => entry,
-            None => {
+        // When the arena or the pool is full, everything is dropped and the
+        // block translated again into the empty ones.
+        for _ in 0..2 {
+            if self.insns.len() + block.insns.len() > INSN_POOL {
                 self.clear();
-                self.arena.place(&code).expect("one block fits in an empty arena")
             }
-        };
-        self.entries[slot] = entry;
-        entry
+            let first = self.insns.len();
+            self.insns.extend_from_slice(block.insns);
+            let copy = Block { insns: &self.insns[first..], ..*block };
+            let code = assemble(&copy, &links);
+            match self.arena.place(&code) {
+                Some(entry) => {
+                    self.entries[slot] = entry;
+                    return Some(entry);
+                }
+                None => self.clear(),
+            }
+        }
+        None
     }
 }
 
@@ -639,9 +661,15 @@ fn memory(
 /// Goes on to the block `delta` bytes past this block's start, whose pc is
 /// now the hart's, when the dispatcher would run it translated next: it is
 /// on this block's page (so at `block.pa + delta`: nothing in this block
-/// changed the translation), in the cache and translated, and the slice
-/// has cycles left (which it leaves in r11). Otherwise returns to the
-/// dispatcher.
+/// changed the translation), translated, and the slice has cycles left
+/// (which it leaves in r11). Otherwise returns to the dispatcher.
+///
+/// The first time the next block is found in the cache, translated, the
+/// jump to the lookup is rewritten into a jump straight to it. That stays
+/// right until the arena is emptied, which drops this code too: a block's
+/// translation outlives its slot (its memory is unchanged while the code
+/// generation is, and the instructions it hands to the interpreter are
+/// copies), so nothing else can make it wrong.
 ///
 /// The dispatcher would also take an interrupt first, if one were pending
 /// and enabled; none can have become so since it last looked. What decides
@@ -660,8 +688,15 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     let tag = (links.tags + 8 * slot) as i64;
     let entry = (links.entries + 8 * slot) as i64;
     let body = links.body as i32;
+    let (lookup, linked) = (a.new_dynamic_label(), a.new_dynamic_label());
     dynasm!(a
         ; .arch x64
+        ; mov r11, QWORD [rbx + SLICE_LIMIT]
+        ; sub r11, QWORD [rbx + CYCLE]
+        ; jbe ->exit
+        ; jmp =>lookup // rel32: rewritten to the next block's code
+        ; =>linked
+        ; =>lookup
         ; mov rax, QWORD tag
         ; mov rcx, QWORD pa as i64
         ; cmp QWORD [rax], rcx
@@ -670,10 +705,11 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
         ; mov rax, QWORD [rax]
         ; test rax, rax
         ; jz ->exit
-        ; mov r11, QWORD [rbx + SLICE_LIMIT]
-        ; sub r11, QWORD [rbx + CYCLE]
-        ; jbe ->exit
         ; add rax, body
+        ; lea rcx, [=>linked]
+        ; mov rdx, rax
+        ; sub rdx, rcx
+        ; mov DWORD [rcx - 4], edx // the arena is far smaller than 2 GiB
         ; jmp rax
     );
 }
