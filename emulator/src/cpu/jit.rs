@@ -206,7 +206,7 @@ const INSTRET: i32 = offset_of!(Hart, instret) as i32;
 const SLICE_LIMIT: i32 = offset_of!(Hart, slice_limit) as i32;
 
 /// Writes to pc, cycle and instret not yet made: translated code keeps them
-/// here and writes them back in one go ([`Pending::flush`]).
+/// here and makes them in one go ([`Pending::flush`]).
 #[derive(Default)]
 struct Pending {
     /// Bytes from the hart's pc to the next instruction's.
@@ -218,10 +218,15 @@ struct Pending {
 type Asm = VecAssembler<X64Relocation>;
 
 impl Pending {
+    /// Writes pc and instret back, and takes the cycles from those left
+    /// in the slice (r11; see [`cycles_left`]).
     fn flush(&mut self, a: &mut Asm) {
         add_to(a, PC, self.pc);
-        add_to(a, CYCLE, self.cycles);
         add_to(a, INSTRET, self.instret);
+        if self.cycles != 0 {
+            let cycles = self.cycles as i32;
+            dynasm!(a ; .arch x64 ; sub r11, DWORD cycles);
+        }
         *self = Pending::default();
     }
 }
@@ -386,8 +391,11 @@ fn prologue(a: &mut Asm) -> usize {
     a.offset().0
 }
 
-/// r11 = the cycles left in the slice, counted from the hart's `cycle`:
-/// after an instruction whose pending cycles reach it, the slice is over.
+/// r11 = the cycles left in the slice. While translated code runs, r11
+/// stands for the hart's `cycle` (which is `slice_limit - r11`, less the
+/// pending cycles); [`write_cycle`] writes it back before anything else can
+/// look. After an instruction whose pending cycles reach r11, the slice is
+/// over.
 fn cycles_left(a: &mut Asm) {
     dynasm!(a
         ; .arch x64
@@ -396,12 +404,25 @@ fn cycles_left(a: &mut Asm) {
     );
 }
 
-/// The shared exit, after which the code is complete.
-/// Appended after it: the slow paths of loads and stores, and the exits
-/// where the slice ends inside the block (each writing back what is
+/// The hart's `cycle` from r11, with nothing pending.
+fn write_cycle(a: &mut Asm) {
+    dynasm!(a
+        ; .arch x64
+        ; mov rax, QWORD [rbx + SLICE_LIMIT]
+        ; sub rax, r11
+        ; mov QWORD [rbx + CYCLE], rax
+    );
+}
+
+/// The shared exit, after which the code is complete: `exit` with nothing
+/// pending, `exit_synced` straight after the interpreter, whose `cycle` is
+/// current. Appended after it: the slow paths of loads and stores, and the
+/// exits where the slice ends inside the block (each writing back what is
 /// pending there).
 fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i64, i64, i64))]) -> Vec<u8> {
     dynasm!(a ; .arch x64 ; ->exit:);
+    write_cycle(&mut a);
+    dynasm!(a ; .arch x64 ; ->exit_synced:);
     write_back_held(&mut a);
     dynasm!(a
         ; .arch x64
@@ -464,7 +485,7 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
                 // The slice ends here if this instruction reached its limit.
                 let label = a.new_dynamic_label();
                 let spent = pending.cycles as i32;
-                dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jbe =>label);
+                dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jle =>label);
                 slice_ends.push((label, (pending.pc, pending.cycles, pending.instret)));
             }
         } else {
@@ -485,6 +506,7 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
 /// to the exit if the block must stop.
 fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
     pending.flush(a);
+    write_cycle(a);
     write_back_held(a);
     let insn_addr = insn as *const Insn as i64;
     let helper = step_one as *const () as i64;
@@ -501,7 +523,7 @@ fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
     dynasm!(a
         ; .arch x64
         ; test rax, rax
-        ; jnz ->exit
+        ; jnz ->exit_synced
     );
     cycles_left(a);
 }
@@ -529,10 +551,13 @@ impl SlowPath {
         // The interpreter advanced pc and instret past the instruction;
         // the fast path leaves both, and the cycles, pending instead.
         add_to(a, PC, -(pc + self.len));
-        add_to(a, CYCLE, -cycles);
         add_to(a, INSTRET, -(instret + 1));
-        cycles_left(a);
-        dynasm!(a ; .arch x64 ; jmp =>self.resume);
+        let cycles = cycles as i32;
+        dynasm!(a
+            ; .arch x64
+            ; add r11, DWORD cycles
+            ; jmp =>self.resume
+        );
     }
 }
 
@@ -661,8 +686,8 @@ fn memory(
 /// Goes on to the block `delta` bytes past this block's start, whose pc is
 /// now the hart's, when the dispatcher would run it translated next: it is
 /// on this block's page (so at `block.pa + delta`: nothing in this block
-/// changed the translation), translated, and the slice has cycles left
-/// (which it leaves in r11). Otherwise returns to the dispatcher.
+/// changed the translation), translated, and the slice has cycles left.
+/// Otherwise returns to the dispatcher.
 ///
 /// The first time the next block is found in the cache, translated, the
 /// jump to the lookup is rewritten into a jump straight to it. That stays
@@ -691,9 +716,8 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     let (lookup, linked) = (a.new_dynamic_label(), a.new_dynamic_label());
     dynasm!(a
         ; .arch x64
-        ; mov r11, QWORD [rbx + SLICE_LIMIT]
-        ; sub r11, QWORD [rbx + CYCLE]
-        ; jbe ->exit
+        ; test r11, r11
+        ; jle ->exit
         ; jmp =>lookup // rel32: rewritten to the next block's code
         ; =>linked
         ; =>lookup
