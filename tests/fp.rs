@@ -1092,12 +1092,13 @@ fn enter_user() -> Vec<u32> {
     w
 }
 
-/// Double-precision add, subtract, multiply, divide and square root take a
-/// shortcut through the host's arithmetic when inexact is already set and
-/// the rounding is to nearest (emulator/src/cpu/fpu.rs, `host_f64`). Whatever
-/// the operands (normal, subnormal, zero, infinite, NaN, near the overflow
-/// and underflow thresholds), the result must be SoftFloat's, and the flags
-/// those SoftFloat raises plus the inexact already set. The run with fflags
+/// Double-precision add, subtract, multiply, divide, square root and the
+/// four fused multiply-adds take a shortcut through the host's arithmetic
+/// when inexact is already set and the rounding is to nearest
+/// (emulator/src/cpu/fpu.rs, `host_f64`). Whatever the operands (normal,
+/// subnormal, zero, infinite, NaN, near the overflow and underflow
+/// thresholds), the result must be SoftFloat's, and the flags those
+/// SoftFloat raises plus the inexact already set. The run with fflags
 /// clear always goes through SoftFloat, so it is the reference.
 #[test]
 fn the_host_shortcut_for_doubles_gives_softfloats_results_and_flags() {
@@ -1119,17 +1120,21 @@ fn the_host_shortcut_for_doubles_gives_softfloats_results_and_flags() {
         Just(SNAN_D),
     ];
     let ops = [asm::fadd_d, asm::fsub_d, asm::fmul_d, asm::fdiv_d];
-    let mut runner = proptest::test_runner::TestRunner::new(crate::common::proptest_config(3000));
+    let fused = [asm::fmadd_d, asm::fmsub_d, asm::fnmsub_d, asm::fnmadd_d];
+    let mut runner = proptest::test_runner::TestRunner::new(crate::common::proptest_config(4000));
+    let operands = (interesting.clone(), interesting.clone(), interesting);
     runner
-        .run(&(0usize..5, interesting.clone(), interesting), |(op, a, b)| {
+        .run(&(0usize..9, operands), |(op, (a, b, c))| {
+            let rm = if a & 1 == 0 { rm::RNE } else { DYN };
             let insn = match op {
                 4 => asm::fsqrt_d(FA0, FA1, rm::RNE),
-                i => ops[i](FA0, FA1, FA2, if a & 1 == 0 { rm::RNE } else { DYN }),
+                0..4 => ops[op](FA0, FA1, FA2, rm),
+                _ => fused[op - 5](FA0, FA1, FA2, FA3, rm),
             };
-            let (soft, _, soft_flags) = exec(insn, a, b, 0, 0);
-            let (fast, _, fast_flags) = exec(insn, a, b, 0, NX);
-            prop_assert_eq!(fast, soft, "{:#x} {:#x}: result", a, b);
-            prop_assert_eq!(fast_flags, soft_flags | NX, "{:#x} {:#x}: flags", a, b);
+            let (soft, _, soft_flags) = exec(insn, a, b, c, 0);
+            let (fast, _, fast_flags) = exec(insn, a, b, c, NX);
+            prop_assert_eq!(fast, soft, "{:#x} {:#x} {:#x}: result", a, b, c);
+            prop_assert_eq!(fast_flags, soft_flags | NX, "{:#x} {:#x} {:#x}: flags", a, b, c);
             Ok(())
         })
         .unwrap();

@@ -181,6 +181,45 @@ fn negate_d(x: F64) -> F64 {
     F64 { v: x.v ^ D.sign }
 }
 
+/// Whether `op` reads and writes only f registers and fcsr: no x register
+/// and no memory.
+pub(super) fn in_place(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        FaddS
+            | FsubS
+            | FmulS
+            | FdivS
+            | FsqrtS
+            | FmaddS
+            | FmsubS
+            | FnmsubS
+            | FnmaddS
+            | FsgnjS
+            | FsgnjnS
+            | FsgnjxS
+            | FminS
+            | FmaxS
+            | FaddD
+            | FsubD
+            | FmulD
+            | FdivD
+            | FsqrtD
+            | FmaddD
+            | FmsubD
+            | FnmsubD
+            | FnmaddD
+            | FsgnjD
+            | FsgnjnD
+            | FsgnjxD
+            | FminD
+            | FmaxD
+            | FcvtSD
+            | FcvtDS
+    )
+}
+
 /// Round to nearest, ties to even: rm 0.
 const RNE: u8 = 0;
 /// The inexact flag.
@@ -197,33 +236,41 @@ const NX: u8 = 0x01;
 /// subnormals, overflow, underflow, invalid operations, division by zero)
 /// gives `None` and goes to SoftFloat.
 #[inline]
-fn host_f64(op: Op, a: u64, b: u64) -> Option<u64> {
+fn host_f64(op: Op, a: u64, b: u64, c: u64) -> Option<u64> {
     let normal_or_zero = |v: u64| {
         let exponent = (v >> 52) & 0x7ff;
         exponent != 0x7ff && (exponent != 0 || v << 1 == 0)
     };
-    if !normal_or_zero(a) || (op != Op::FsqrtD && !normal_or_zero(b)) {
+    let fused = matches!(op, Op::FmaddD | Op::FmsubD | Op::FnmsubD | Op::FnmaddD);
+    if !normal_or_zero(a) || (op != Op::FsqrtD && !normal_or_zero(b)) || (fused && !normal_or_zero(c)) {
         return None;
     }
-    let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+    let (x, y, z) = (f64::from_bits(a), f64::from_bits(b), f64::from_bits(c));
     let r = match op {
         Op::FaddD => x + y,
         Op::FsubD => x - y,
         Op::FmulD => x * y,
         Op::FdivD => x / y,
         Op::FsqrtD => x.sqrt(),
+        // One rounding, as IEEE 754's fusedMultiplyAdd.
+        Op::FmaddD => x.mul_add(y, z),
+        Op::FmsubD => x.mul_add(y, -z),
+        Op::FnmsubD => (-x).mul_add(y, z),
+        Op::FnmaddD => (-x).mul_add(y, -z),
         _ => return None,
     };
     // A zero result is exact for a sum or difference (cancellation) and for
     // a square root; a product or quotient of non-zero numbers that rounds
-    // to zero has underflowed.
+    // to zero has underflowed, and a fused zero is left to SoftFloat.
     let exact_zero = r == 0.0
         && match op {
             Op::FmulD => x == 0.0 || y == 0.0,
             Op::FdivD => x == 0.0,
-            _ => true,
+            _ => !fused,
         };
-    (r.is_finite() && (r.abs() >= f64::MIN_POSITIVE || exact_zero)).then(|| r.to_bits())
+    // Above the smallest normal, not at it: a result that rounds up to it
+    // can be tiny before rounding, which RISC-V reports as underflow.
+    (r.is_finite() && (r.abs() > f64::MIN_POSITIVE || exact_zero)).then(|| r.to_bits())
 }
 
 /// Runs SoftFloat code under rounding mode `rm` (RISC-V's encoding, which is
@@ -360,6 +407,22 @@ impl Hart {
         Ok(())
     }
 
+    /// For translated code: executes an F or D instruction that reads and
+    /// writes only f registers and fcsr ([`in_place`]), unless it would
+    /// trap; returns whether it did. What it leaves alone (pc, the
+    /// counters, x registers) is translated code's to keep.
+    pub(super) fn execute_fp_in_place(&mut self, insn: &Insn, bus: &mut Bus) -> bool {
+        use Op::*;
+        let rounds = !matches!(
+            insn.op,
+            FsgnjS | FsgnjnS | FsgnjxS | FminS | FmaxS | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD
+        );
+        if self.csr.mstatus & mstatus::FS == 0 || (rounds && self.rounding_mode(insn).is_err()) {
+            return false;
+        }
+        self.execute_fp(insn, bus).is_ok()
+    }
+
     /// The instructions with a rounding mode: arithmetic and conversions.
     fn execute_rounded(&mut self, insn: &Insn) -> Result<(), Trap> {
         use Op::*;
@@ -394,7 +457,7 @@ impl Hart {
                 // The host's answer is SoftFloat's (see host_f64), and the
                 // only flag it could raise is already set.
                 if rm == RNE && self.csr.fcsr & NX as u64 != 0 {
-                    if let Some(value) = host_f64(op, self.f[rs1], self.f[rs2]) {
+                    if let Some(value) = host_f64(op, self.f[rs1], self.f[rs2], self.f[rs3]) {
                         self.write_f(rd, value);
                         return Ok(());
                     }

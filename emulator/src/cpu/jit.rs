@@ -27,6 +27,8 @@
 #![allow(clippy::useless_conversion)]
 
 use super::blocks::slot_of;
+use super::csr::mstatus;
+use super::fpu;
 use super::decode::{Insn, Op};
 use super::mmu::{Tlb, FAST_ENTRIES, GEN_SHIFT, PAGE_SHIFT, PAGE_SIZE};
 use super::Hart;
@@ -128,6 +130,7 @@ impl Translator {
             ram: ram as usize,
             code_lines: code_lines as usize,
             body: self.body,
+            fma: std::arch::is_x86_feature_detected!("fma"),
         };
         // When the arena or the pool is full, everything is dropped and the
         // block translated again into the empty ones.
@@ -174,6 +177,8 @@ struct Links {
     code_lines: usize,
     /// Where a translation's own code starts, past its prologue.
     body: usize,
+    /// Whether the host has FMA3 (fused multiply-adds as host instructions).
+    fma: bool,
 }
 
 /// Runs one instruction in the interpreter, for translated code: exactly
@@ -204,6 +209,13 @@ const PC: i32 = offset_of!(Hart, pc) as i32;
 const CYCLE: i32 = offset_of!(Hart, cycle) as i32;
 const INSTRET: i32 = offset_of!(Hart, instret) as i32;
 const SLICE_LIMIT: i32 = offset_of!(Hart, slice_limit) as i32;
+const MSTATUS: i32 = offset_of!(Hart, csr.mstatus) as i32;
+/// The upper half of a NaN-boxed single.
+const NAN_BOX: i64 = 0xffff_ffff_0000_0000_u64 as i64;
+
+fn f_reg(r: u8) -> i32 {
+    (offset_of!(Hart, f) + 8 * (r as usize & 31)) as i32
+}
 
 /// Writes to pc, cycle and instret not yet made: translated code keeps them
 /// here and makes them in one go ([`Pending::flush`]).
@@ -470,6 +482,11 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
         let native = if let Some(access) = MemoryAccess::of(insn.op) {
             memory(&mut a, insn, access, links, &pending, &mut slow_paths);
             true
+        } else if fpu::in_place(insn.op) {
+            if !double_native(&mut a, insn, links, &pending, &mut slow_paths) {
+                floating_point(&mut a, insn, &pending, &mut slow_paths);
+            }
+            true
         } else if is_native(insn.op) {
             if insn.rd != 0 {
                 alu(&mut a, insn, pending.pc);
@@ -567,12 +584,19 @@ struct MemoryAccess {
     size: u8,
     signed: bool,
     store: bool,
+    /// To or from an f register (flw, fld, fsw, fsd).
+    float: bool,
 }
 
 impl MemoryAccess {
     fn of(op: Op) -> Option<MemoryAccess> {
         use Op::*;
+        let float = matches!(op, Flw | Fld | Fsw | Fsd);
         let (size, signed, store) = match op {
+            Flw => (4, false, false),
+            Fld => (8, false, false),
+            Fsw => (4, false, true),
+            Fsd => (8, false, true),
             Lb => (1, true, false),
             Lh => (2, true, false),
             Lw => (4, true, false),
@@ -586,7 +610,12 @@ impl MemoryAccess {
             Sd => (8, false, true),
             _ => return None,
         };
-        Some(MemoryAccess { size, signed, store })
+        Some(MemoryAccess {
+            size,
+            signed,
+            store,
+            float,
+        })
     }
 }
 
@@ -620,6 +649,10 @@ fn memory(
     let imm = insn.imm;
     let table = if access.store { FAST_STORES } else { FAST_LOADS };
     let (ram, code_lines) = (links.ram as i64, links.code_lines as i64);
+    if access.float {
+        // With the FP unit off, the interpreter raises the illegal instruction.
+        dynasm!(a ; .arch x64 ; test QWORD [rbx + MSTATUS], mstatus::FS as i32 ; jz =>entry);
+    }
     get(a, RAX, insn.rs1);
     dynasm!(a ; .arch x64 ; add rax, DWORD imm); // the virtual address
     if access.size > 1 {
@@ -657,7 +690,12 @@ fn memory(
             ; bt rax, rcx
             ; jc =>entry
         );
-        get(a, RAX, insn.rs2);
+        if access.float {
+            // The register's bits unchanged, boxed or not (fsw: the low 32).
+            dynasm!(a ; .arch x64 ; mov rax, QWORD [rbx + f_reg(insn.rs2)]);
+        } else {
+            get(a, RAX, insn.rs2);
+        }
         dynasm!(a ; .arch x64 ; mov rcx, QWORD ram);
         match access.size {
             1 => dynasm!(a ; .arch x64 ; mov BYTE [rcx + rdx], al),
@@ -676,11 +714,193 @@ fn memory(
             (4, false) => dynasm!(a ; .arch x64 ; mov eax, DWORD [rcx + rdx]),
             _ => dynasm!(a ; .arch x64 ; mov rax, QWORD [rcx + rdx]),
         }
-        if insn.rd != 0 {
+        if access.float {
+            if access.size == 4 {
+                // A single is kept NaN-boxed.
+                dynasm!(a ; .arch x64 ; mov rcx, QWORD NAN_BOX ; or rax, rcx);
+            }
+            dynasm!(a
+                ; .arch x64
+                ; mov QWORD [rbx + f_reg(insn.rd)], rax
+                ; or QWORD [rbx + MSTATUS], mstatus::FS_DIRTY as i32
+            );
+        } else if insn.rd != 0 {
             put(a, insn.rd, RAX);
         }
     }
     dynasm!(a ; .arch x64 ; =>resume);
+}
+
+const FCSR: i32 = offset_of!(Hart, csr.fcsr) as i32;
+/// A double's bits shifted left by one (the sign dropped): the smallest
+/// normal's, and the first of the infinities and NaNs.
+const SMALLEST_NORMAL_2: i64 = 0x0020_0000_0000_0000;
+const INFINITY_2: i64 = 0xffe0_0000_0000_0000_u64 as i64;
+
+/// Double-precision arithmetic and sign injection as host instructions,
+/// where that is provably the interpreter's answer: the shortcut of
+/// `fpu::host_f64`, checked inline. The FP unit is on, the rounding mode
+/// is to nearest (rm 0, or dynamic with frm 0), inexact is already set,
+/// every operand is a normal number or a zero, and the result is finite
+/// and above the smallest normal; anything else takes the slow path, where
+/// the interpreter does it all (nothing has been written by then). Returns
+/// false, having emitted nothing, for an instruction it does not cover.
+fn double_native(a: &mut Asm, insn: &Insn, links: &Links, pending: &Pending, slow_paths: &mut Vec<SlowPath>) -> bool {
+    use Op::*;
+    let rm = insn.imm & 7;
+    let fused = matches!(insn.op, FmaddD | FmsubD | FnmsubD | FnmaddD);
+    let arithmetic = matches!(insn.op, FaddD | FsubD | FmulD | FdivD | FsqrtD) || fused;
+    let sign = matches!(insn.op, FsgnjD | FsgnjnD | FsgnjxD);
+    if !(sign || arithmetic && (rm == 0 || rm == 7) && (!fused || links.fma)) {
+        return false;
+    }
+    let entry = a.new_dynamic_label();
+    let resume = a.new_dynamic_label();
+    slow_paths.push(SlowPath {
+        entry,
+        resume,
+        insn,
+        pending: (pending.pc, pending.cycles, pending.instret),
+        len: insn.len as i64,
+    });
+    let (rs1, rs2, rs3) = (f_reg(insn.rs1), f_reg(insn.rs2), f_reg((insn.imm >> 3) as u8));
+    dynasm!(a ; .arch x64 ; test QWORD [rbx + MSTATUS], mstatus::FS as i32 ; jz =>entry);
+    if sign {
+        dynasm!(a
+            ; .arch x64
+            ; mov rax, QWORD [rbx + rs1]
+            ; mov rcx, QWORD [rbx + rs2]
+            ; btr rax, 63
+        );
+        match insn.op {
+            FsgnjD => {}
+            FsgnjnD => dynasm!(a ; .arch x64 ; not rcx),
+            _ => dynasm!(a ; .arch x64 ; xor rcx, QWORD [rbx + rs1]),
+        }
+        dynasm!(a
+            ; .arch x64
+            ; shr rcx, 63
+            ; shl rcx, 63
+            ; or rax, rcx
+        );
+    } else {
+        let frm_mask = if rm == 7 { 0xe1 } else { 0x01 }; // frm must be 0, NX set
+        dynasm!(a
+            ; .arch x64
+            ; mov eax, DWORD [rbx + FCSR]
+            ; and eax, frm_mask
+            ; cmp eax, 1
+            ; jne =>entry
+        );
+        let operands: &[i32] = match insn.op {
+            FsqrtD => &[rs1],
+            FmaddD | FmsubD | FnmsubD | FnmaddD => &[rs1, rs2, rs3],
+            _ => &[rs1, rs2],
+        };
+        for &operand in operands {
+            // A zero, or a biased exponent neither 0 nor all ones.
+            let fine = a.new_dynamic_label();
+            dynasm!(a
+                ; .arch x64
+                ; mov rcx, QWORD [rbx + operand]
+                ; shl rcx, 1
+                ; jz =>fine
+                ; shr rcx, 53
+                ; jz =>entry
+                ; cmp ecx, 0x7ff
+                ; je =>entry
+                ; =>fine
+            );
+        }
+        dynasm!(a ; .arch x64 ; movq xmm0, QWORD [rbx + rs1]);
+        if fused {
+            dynasm!(a ; .arch x64 ; movq xmm1, QWORD [rbx + rs2]);
+        }
+        // x86 names the negated fused forms the other way round.
+        match insn.op {
+            FaddD => dynasm!(a ; .arch x64 ; addsd xmm0, QWORD [rbx + rs2]),
+            FsubD => dynasm!(a ; .arch x64 ; subsd xmm0, QWORD [rbx + rs2]),
+            FmulD => dynasm!(a ; .arch x64 ; mulsd xmm0, QWORD [rbx + rs2]),
+            FdivD => dynasm!(a ; .arch x64 ; divsd xmm0, QWORD [rbx + rs2]),
+            FsqrtD => dynasm!(a ; .arch x64 ; sqrtsd xmm0, xmm0),
+            FmaddD => dynasm!(a ; .arch x64 ; vfmadd213sd xmm0, xmm1, QWORD [rbx + rs3]),
+            FmsubD => dynasm!(a ; .arch x64 ; vfmsub213sd xmm0, xmm1, QWORD [rbx + rs3]),
+            FnmsubD => dynasm!(a ; .arch x64 ; vfnmadd213sd xmm0, xmm1, QWORD [rbx + rs3]),
+            _ => dynasm!(a ; .arch x64 ; vfnmsub213sd xmm0, xmm1, QWORD [rbx + rs3]),
+        }
+        // Finite and above the smallest normal (no underflow, see host_f64;
+        // a zero result goes to the slow path too).
+        dynasm!(a
+            ; .arch x64
+            ; movq rax, xmm0
+            ; lea rcx, [rax + rax]
+            ; mov rdx, QWORD SMALLEST_NORMAL_2
+            ; cmp rcx, rdx
+            ; jbe =>entry
+            ; mov rdx, QWORD INFINITY_2
+            ; cmp rcx, rdx
+            ; jae =>entry
+        );
+    }
+    dynasm!(a
+        ; .arch x64
+        ; mov QWORD [rbx + f_reg(insn.rd)], rax
+        ; or QWORD [rbx + MSTATUS], mstatus::FS_DIRTY as i32
+        ; =>resume
+    );
+    true
+}
+
+/// An F or D instruction that works on f registers and fcsr only
+/// ([`fpu::in_place`]), done by the interpreter's code for it without the
+/// rest of a call into the interpreter: pc and the counters stay pending
+/// and the held registers where they are. When the instruction would trap,
+/// nothing is done and the slow path has the interpreter take it.
+fn floating_point(a: &mut Asm, insn: &Insn, pending: &Pending, slow_paths: &mut Vec<SlowPath>) {
+    let entry = a.new_dynamic_label();
+    let resume = a.new_dynamic_label();
+    slow_paths.push(SlowPath {
+        entry,
+        resume,
+        insn,
+        pending: (pending.pc, pending.cycles, pending.instret),
+        len: insn.len as i64,
+    });
+    let insn_addr = insn as *const Insn as i64;
+    let helper = fp_in_place as *const () as i64;
+    // The caller-saved registers in use: held guest registers and r11.
+    dynasm!(a
+        ; .arch x64
+        ; push rsi
+        ; push rdi
+        ; push r8
+        ; push r9
+        ; push r10
+        ; push r11 // six pushes: rsp stays 16-aligned
+        ; mov rdi, rbx
+        ; mov rsi, QWORD [rsp + 48 + BUS_SLOT]
+        ; mov rdx, QWORD insn_addr
+        ; mov rax, QWORD helper
+        ; call rax
+        ; pop r11
+        ; pop r10
+        ; pop r9
+        ; pop r8
+        ; pop rdi
+        ; pop rsi
+        ; test rax, rax
+        ; jnz =>entry
+        ; =>resume
+    );
+}
+
+/// Executes an F or D instruction in place for translated code (see
+/// [`floating_point`]); nonzero when it was not done.
+unsafe extern "sysv64" fn fp_in_place(hart: *mut Hart, bus: *mut Bus, insn: *const Insn) -> u64 {
+    // SAFETY: called only from translated code, with the pointers it was
+    // given by `Translator::run` and an instruction of its block.
+    let (hart, bus, insn) = unsafe { (&mut *hart, &mut *bus, &*insn) };
+    (!hart.execute_fp_in_place(insn, bus)) as u64
 }
 
 /// Goes on to the block `delta` bytes past this block's start, whose pc is
