@@ -738,13 +738,24 @@ const SMALLEST_NORMAL_2: i64 = 0x0020_0000_0000_0000;
 const INFINITY_2: i64 = 0xffe0_0000_0000_0000_u64 as i64;
 
 /// Double-precision arithmetic and sign injection as host instructions,
-/// where that is provably the interpreter's answer: the shortcut of
-/// `fpu::host_f64`, checked inline. The FP unit is on, the rounding mode
-/// is to nearest (rm 0, or dynamic with frm 0), inexact is already set,
-/// every operand is a normal number or a zero, and the result is finite
-/// and above the smallest normal; anything else takes the slow path, where
-/// the interpreter does it all (nothing has been written by then). Returns
-/// false, having emitted nothing, for an instruction it does not cover.
+/// where that is provably the interpreter's answer. The FP unit is on, the
+/// rounding mode is to nearest (rm 0, or dynamic with frm 0), inexact is
+/// already set, and the host's result is finite and above the smallest
+/// normal; anything else takes the slow path, where the interpreter does it
+/// all (nothing has been written by then).
+///
+/// Why that suffices: the host rounds to nearest-even exactly as IEEE 754
+/// (and SoftFloat) do, with subnormal operands taken as they are. Every
+/// flag but inexact comes with a result this excludes: invalid gives a NaN,
+/// division by zero and overflow an infinity, underflow a result below the
+/// smallest normal (tininess is judged after rounding, and a result at the
+/// smallest normal may have rounded up to it, so that is excluded too). A
+/// NaN operand gives a NaN. Inexact is set already, so whether the host's
+/// operation was exact does not matter. Zero results (whose sign depends on
+/// the rounding mode) are left to the interpreter.
+///
+/// Returns false, having emitted nothing, for an instruction it does not
+/// cover.
 fn double_native(a: &mut Asm, insn: &Insn, links: &Links, pending: &Pending, slow_paths: &mut Vec<SlowPath>) -> bool {
     use Op::*;
     let rm = insn.imm & 7;
@@ -792,26 +803,6 @@ fn double_native(a: &mut Asm, insn: &Insn, links: &Links, pending: &Pending, slo
             ; cmp eax, 1
             ; jne =>entry
         );
-        let operands: &[i32] = match insn.op {
-            FsqrtD => &[rs1],
-            FmaddD | FmsubD | FnmsubD | FnmaddD => &[rs1, rs2, rs3],
-            _ => &[rs1, rs2],
-        };
-        for &operand in operands {
-            // A zero, or a biased exponent neither 0 nor all ones.
-            let fine = a.new_dynamic_label();
-            dynasm!(a
-                ; .arch x64
-                ; mov rcx, QWORD [rbx + operand]
-                ; shl rcx, 1
-                ; jz =>fine
-                ; shr rcx, 53
-                ; jz =>entry
-                ; cmp ecx, 0x7ff
-                ; je =>entry
-                ; =>fine
-            );
-        }
         dynasm!(a ; .arch x64 ; movq xmm0, QWORD [rbx + rs1]);
         if fused {
             dynasm!(a ; .arch x64 ; movq xmm1, QWORD [rbx + rs2]);
