@@ -28,8 +28,8 @@
 
 use super::blocks::slot_of;
 use super::csr::mstatus;
-use super::fpu;
 use super::decode::{Insn, Op};
+use super::fpu;
 use super::mmu::{Tlb, FAST_ENTRIES, GEN_SHIFT, PAGE_SHIFT, PAGE_SIZE};
 use super::Hart;
 use crate::bus::Bus;
@@ -140,7 +140,10 @@ impl Translator {
             }
             let first = self.insns.len();
             self.insns.extend_from_slice(block.insns);
-            let copy = Block { insns: &self.insns[first..], ..*block };
+            let copy = Block {
+                insns: &self.insns[first..],
+                ..*block
+            };
             let code = assemble(&copy, &links);
             match self.arena.place(&code) {
                 Some(entry) => {
