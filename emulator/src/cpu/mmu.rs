@@ -72,8 +72,10 @@ impl Access {
 
 /// Translations kept: enough for a 32 MiB working set of 4 KiB pages.
 const TLB_ENTRIES: usize = 8192;
-/// Fast-path entries for loads, and as many for stores.
-pub(super) const FAST_ENTRIES: usize = 256;
+/// Fast-path entries for loads, and as many for stores: as many as the
+/// TLB has, since a load or store the fast path misses costs a call into
+/// the interpreter in translated code.
+pub(super) const FAST_ENTRIES: usize = 8192;
 /// A fast-path table: (tag, RAM offset of the page) per entry.
 type FastTable = [u64; 2 * FAST_ENTRIES];
 
