@@ -233,25 +233,23 @@ struct Pending {
 type Asm = VecAssembler<X64Relocation>;
 
 impl Pending {
-    /// Writes pc and instret back, and takes the cycles from those left
-    /// in the slice (r11; see [`cycles_left`]).
+    /// Makes the pending writes to the host registers that stand for pc
+    /// (r9) and instret (r10), and takes the cycles from those left in the
+    /// slice (r11); see [`write_counters`].
     fn flush(&mut self, a: &mut Asm) {
-        add_to(a, PC, self.pc);
-        add_to(a, INSTRET, self.instret);
+        if self.pc != 0 {
+            let pc = self.pc as i32;
+            dynasm!(a ; .arch x64 ; add r9, DWORD pc);
+        }
+        if self.instret != 0 {
+            let instret = self.instret as i32;
+            dynasm!(a ; .arch x64 ; add r10, DWORD instret);
+        }
         if self.cycles != 0 {
             let cycles = self.cycles as i32;
             dynasm!(a ; .arch x64 ; sub r11, DWORD cycles);
         }
         *self = Pending::default();
-    }
-}
-
-/// Adds a constant (at most a block's worth of bytes or cycles) to a
-/// 64-bit field of the hart.
-fn add_to(a: &mut Asm, field: i32, value: i64) {
-    if value != 0 {
-        let value = value as i32;
-        dynasm!(a ; .arch x64 ; add QWORD [rbx + field], DWORD value);
     }
 }
 
@@ -309,25 +307,15 @@ const RCX: u8 = 1;
 const RDX: u8 = 2;
 
 /// Guest registers held in host registers while translated code runs, as
-/// (guest, host) pairs: the ones compilers use most (a0-a7, s0, sp). They
-/// are loaded on entry from the dispatcher, written back on exit, and
-/// written back and reloaded around every call into the interpreter, so
-/// that everything outside translated code sees them in `Hart::x`. Blocks
-/// chained together keep them in place. rbx holds the hart, r11 the
-/// cycles left in the slice (see [`cycles_left`]); rax, rcx and rdx are
-/// scratch; the stack frame holds the bus and the code generation at entry.
-const HELD: [(u8, u8); 10] = [
-    (15, 5),
-    (14, 12),
-    (13, 13),
-    (12, 14),
-    (11, 15),
-    (10, 6),
-    (16, 7),
-    (17, 8),
-    (8, 9),
-    (2, 10),
-];
+/// (guest, host) pairs: the ones compilers use most (a0-a7). They are
+/// loaded on entry from the dispatcher, written back on exit, and written
+/// back and reloaded around every call into the interpreter, so that
+/// everything outside translated code sees them in `Hart::x`. Blocks
+/// chained together keep them in place. rbx holds the hart; r9, r10 and
+/// r11 stand for pc, instret and cycle (see [`cycles_left`]); rax, rcx and
+/// rdx are scratch; the stack frame holds the bus and the code generation
+/// at entry.
+const HELD: [(u8, u8); 8] = [(15, 5), (14, 12), (13, 13), (12, 14), (11, 15), (10, 6), (16, 7), (17, 8)];
 
 /// The host register holding guest register `r`, if any.
 fn held(r: u8) -> Option<u8> {
@@ -402,15 +390,15 @@ fn prologue(a: &mut Asm) -> usize {
         ; mov QWORD [rsp + GENERATION_SLOT], rdx
     );
     reload_held(a);
-    cycles_left(a);
+    read_counters(a);
     a.offset().0
 }
 
 /// r11 = the cycles left in the slice. While translated code runs, r11
 /// stands for the hart's `cycle` (which is `slice_limit - r11`, less the
-/// pending cycles); [`write_cycle`] writes it back before anything else can
-/// look. After an instruction whose pending cycles reach r11, the slice is
-/// over.
+/// pending cycles), as r9 and r10 stand for `pc` and `instret`;
+/// [`write_counters`] writes the three back before anything else can look.
+/// After an instruction whose pending cycles reach r11, the slice is over.
 fn cycles_left(a: &mut Asm) {
     dynasm!(a
         ; .arch x64
@@ -419,14 +407,27 @@ fn cycles_left(a: &mut Asm) {
     );
 }
 
-/// The hart's `cycle` from r11, with nothing pending.
-fn write_cycle(a: &mut Asm) {
+/// The hart's `pc`, `cycle` and `instret` from r9, r11 and r10, with
+/// nothing pending.
+fn write_counters(a: &mut Asm) {
     dynasm!(a
         ; .arch x64
         ; mov rax, QWORD [rbx + SLICE_LIMIT]
         ; sub rax, r11
         ; mov QWORD [rbx + CYCLE], rax
+        ; mov QWORD [rbx + PC], r9
+        ; mov QWORD [rbx + INSTRET], r10
     );
+}
+
+/// r9, r10 and r11 from the hart, after the interpreter ran.
+fn read_counters(a: &mut Asm) {
+    dynasm!(a
+        ; .arch x64
+        ; mov r9, QWORD [rbx + PC]
+        ; mov r10, QWORD [rbx + INSTRET]
+    );
+    cycles_left(a);
 }
 
 /// The shared exit, after which the code is complete: `exit` with nothing
@@ -436,7 +437,7 @@ fn write_cycle(a: &mut Asm) {
 /// pending there).
 fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i64, i64, i64))]) -> Vec<u8> {
     dynasm!(a ; .arch x64 ; ->exit:);
-    write_cycle(&mut a);
+    write_counters(&mut a);
     dynasm!(a ; .arch x64 ; ->exit_synced:);
     write_back_held(&mut a);
     dynasm!(a
@@ -526,7 +527,7 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
 /// to the exit if the block must stop.
 fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
     pending.flush(a);
-    write_cycle(a);
+    write_counters(a);
     write_back_held(a);
     let insn_addr = insn as *const Insn as i64;
     let helper = step_one as *const () as i64;
@@ -545,7 +546,7 @@ fn call_interpreter(a: &mut Asm, insn: &Insn, mut pending: Pending) {
         ; test rax, rax
         ; jnz ->exit_synced
     );
-    cycles_left(a);
+    read_counters(a);
 }
 
 /// A load or store's way out of the fast path: the interpreter performs
@@ -570,11 +571,11 @@ impl SlowPath {
         call_interpreter(a, unsafe { &*self.insn }, Pending { pc, cycles, instret });
         // The interpreter advanced pc and instret past the instruction;
         // the fast path leaves both, and the cycles, pending instead.
-        add_to(a, PC, -(pc + self.len));
-        add_to(a, INSTRET, -(instret + 1));
-        let cycles = cycles as i32;
+        let (pc, instret, cycles) = ((pc + self.len) as i32, (instret + 1) as i32, cycles as i32);
         dynasm!(a
             ; .arch x64
+            ; sub r9, DWORD pc
+            ; sub r10, DWORD instret
             ; add r11, DWORD cycles
             ; jmp =>self.resume
         );
@@ -862,7 +863,7 @@ fn floating_point(a: &mut Asm, insn: &Insn, pending: &Pending, slow_paths: &mut 
     });
     let insn_addr = insn as *const Insn as i64;
     let helper = fp_in_place as *const () as i64;
-    // The caller-saved registers in use: held guest registers and r11.
+    // The caller-saved registers in use: held guest registers and r9-r11.
     dynasm!(a
         ; .arch x64
         ; push rsi
@@ -973,11 +974,7 @@ fn jump(a: &mut Asm, insn: &Insn, mut pending: Pending, at: i64, block: &Block, 
         Op::Jal => {
             if insn.rd != 0 {
                 let next = next as i32;
-                dynasm!(a
-                    ; .arch x64
-                    ; mov rax, QWORD [rbx + PC]
-                    ; lea rcx, [rax + next]
-                );
+                dynasm!(a ; .arch x64 ; lea rcx, [r9 + next]);
                 put(a, insn.rd, RCX);
             }
             go_to(a, target, target_in_block);
@@ -990,9 +987,8 @@ fn jump(a: &mut Asm, insn: &Insn, mut pending: Pending, at: i64, block: &Block, 
                 ; .arch x64
                 ; add rdx, DWORD imm
                 ; and rdx, BYTE -2
-                ; mov rax, QWORD [rbx + PC]
-                ; lea rcx, [rax + next]
-                ; mov QWORD [rbx + PC], rdx
+                ; lea rcx, [r9 + next]
+                ; mov r9, rdx
             );
             if insn.rd != 0 {
                 put(a, insn.rd, RCX);
@@ -1027,7 +1023,7 @@ fn alu(a: &mut Asm, insn: &Insn, here: i64) {
     match insn.op {
         Lui => dynasm!(a ; .arch x64 ; mov rax, DWORD imm),
         Auipc => {
-            dynasm!(a ; .arch x64 ; mov rax, QWORD [rbx + PC]);
+            dynasm!(a ; .arch x64 ; mov rax, r9);
             add_const(a, here);
             add_const(a, imm as i64);
         }
