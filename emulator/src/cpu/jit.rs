@@ -431,11 +431,9 @@ fn read_counters(a: &mut Asm) {
 }
 
 /// The shared exit, after which the code is complete: `exit` with nothing
-/// pending, `exit_synced` straight after the interpreter, whose `cycle` is
-/// current. Appended after it: the slow paths of loads and stores, and the
-/// exits where the slice ends inside the block (each writing back what is
-/// pending there).
-fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i64, i64, i64))]) -> Vec<u8> {
+/// pending, `exit_synced` straight after the interpreter, whose counters
+/// are current. The block's [`Exits`] follow it.
+fn finalize(mut a: Asm, exits: &Exits) -> Vec<u8> {
     dynasm!(a ; .arch x64 ; ->exit:);
     write_counters(&mut a);
     dynasm!(a ; .arch x64 ; ->exit_synced:);
@@ -451,10 +449,10 @@ fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i
         ; pop rbx
         ; ret
     );
-    for slow in slow_paths {
+    for slow in &exits.slow_paths {
         slow.emit(&mut a);
     }
-    for &(label, (pc, cycles, instret)) in slice_ends {
+    for &(label, (pc, cycles, instret)) in &exits.slice_ends {
         dynasm!(a ; .arch x64 ; =>label);
         Pending { pc, cycles, instret }.flush(&mut a);
         dynasm!(a ; .arch x64 ; jmp ->exit);
@@ -462,16 +460,40 @@ fn finalize(mut a: Asm, slow_paths: &[SlowPath], slice_ends: &[(DynamicLabel, (i
     a.finalize().expect("labels of a block resolve")
 }
 
-/// The host code for one block.
+/// The host code for one block: the prologue, then the block's code twice.
+/// The first copy runs when the slice cannot end inside the block (more
+/// cycles are left than all its instructions but the last take), and so
+/// checks nothing after each instruction; the second checks.
 fn assemble(block: &Block, links: &Links) -> Vec<u8> {
     let mut a = Asm::new(0);
     let body = prologue(&mut a);
     debug_assert_eq!(body, links.body);
+    let mut exits = Exits::default();
+    let head: u64 = block.costs[..block.costs.len() - 1].iter().map(|&c| c as u64).sum();
+    if head > 0 {
+        let careful = a.new_dynamic_label();
+        let head = head as i32;
+        dynasm!(a ; .arch x64 ; cmp r11, DWORD head ; jle =>careful);
+        block_code(&mut a, block, links, false, &mut exits);
+        dynasm!(a ; .arch x64 ; =>careful);
+    }
+    block_code(&mut a, block, links, true, &mut exits);
+    finalize(a, &exits)
+}
+
+/// The code placed after a block's own: the slow paths of loads, stores
+/// and FP instructions, and the exits where the slice ends inside the
+/// block (each writing back what is pending there).
+#[derive(Default)]
+struct Exits {
+    slow_paths: Vec<SlowPath>,
+    slice_ends: Vec<(DynamicLabel, (i64, i64, i64))>,
+}
+
+/// The block's instructions, leaving where the slice ends if `careful`.
+fn block_code(a: &mut Asm, block: &Block, links: &Links, careful: bool, exits: &mut Exits) {
     let mut pending = Pending::default();
     let last = block.insns.len() - 1;
-    let mut ends_in_interpreter = false;
-    let mut slow_paths = Vec::new();
-    let mut slice_ends = Vec::new();
     // Bytes from the block's start to the instruction (pending.pc counts
     // from the last write-back of pc instead).
     let mut at = 0;
@@ -479,47 +501,47 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
         pending.cycles += block.costs[i] as i64;
         if is_jump(insn.op) {
             // Jumps and branches end a block, so this is its last instruction.
-            jump(&mut a, insn, pending, at, block, links);
-            return finalize(a, &slow_paths, &slice_ends);
+            return jump(a, insn, pending, at, block, links);
         }
         at += insn.len as i64;
+        let slow_paths = &mut exits.slow_paths;
         let native = if let Some(access) = MemoryAccess::of(insn.op) {
-            memory(&mut a, insn, access, links, &pending, &mut slow_paths);
+            memory(a, insn, access, links, &pending, slow_paths);
             true
         } else if fpu::in_place(insn.op) {
-            if !double_native(&mut a, insn, links, &pending, &mut slow_paths) {
-                floating_point(&mut a, insn, &pending, &mut slow_paths);
+            if !double_native(a, insn, links, &pending, slow_paths) {
+                floating_point(a, insn, &pending, slow_paths);
             }
             true
         } else if is_native(insn.op) {
             if insn.rd != 0 {
-                alu(&mut a, insn, pending.pc);
+                alu(a, insn, pending.pc);
             }
             true
         } else {
             false
         };
-        if native {
-            pending.pc += insn.len as i64;
-            pending.instret += 1;
-            if i != last {
-                // The slice ends here if this instruction reached its limit.
-                let label = a.new_dynamic_label();
-                let spent = pending.cycles as i32;
-                dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jle =>label);
-                slice_ends.push((label, (pending.pc, pending.cycles, pending.instret)));
+        if !native {
+            call_interpreter(a, insn, std::mem::take(&mut pending));
+            if i == last {
+                dynasm!(a ; .arch x64 ; jmp ->exit);
+                return;
             }
-        } else {
-            call_interpreter(&mut a, insn, std::mem::take(&mut pending));
-            ends_in_interpreter = i == last;
+            continue;
+        }
+        pending.pc += insn.len as i64;
+        pending.instret += 1;
+        if careful && i != last {
+            // The slice ends here if this instruction reached its limit.
+            let label = a.new_dynamic_label();
+            let spent = pending.cycles as i32;
+            dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jle =>label);
+            exits.slice_ends.push((label, (pending.pc, pending.cycles, pending.instret)));
         }
     }
-    if !ends_in_interpreter {
-        // The block ran into the end of its page or its length limit.
-        pending.flush(&mut a);
-        chain(&mut a, block, at, links);
-    }
-    finalize(a, &slow_paths, &slice_ends)
+    // The block ran into the end of its page or its length limit.
+    pending.flush(a);
+    chain(a, block, at, links);
 }
 
 /// Calls the interpreter for one instruction (see [`step_one`]) after
@@ -999,16 +1021,17 @@ fn jump(a: &mut Asm, insn: &Insn, mut pending: Pending, at: i64, block: &Block, 
         _ => {
             get(a, RAX, insn.rs1);
             with_rs2!(a, insn, cmp rax);
+            let taken = a.new_dynamic_label();
             match insn.op {
-                Op::Beq => dynasm!(a ; .arch x64 ; je ->taken),
-                Op::Bne => dynasm!(a ; .arch x64 ; jne ->taken),
-                Op::Blt => dynasm!(a ; .arch x64 ; jl ->taken),
-                Op::Bge => dynasm!(a ; .arch x64 ; jge ->taken),
-                Op::Bltu => dynasm!(a ; .arch x64 ; jb ->taken),
-                _ => dynasm!(a ; .arch x64 ; jae ->taken),
+                Op::Beq => dynasm!(a ; .arch x64 ; je =>taken),
+                Op::Bne => dynasm!(a ; .arch x64 ; jne =>taken),
+                Op::Blt => dynasm!(a ; .arch x64 ; jl =>taken),
+                Op::Bge => dynasm!(a ; .arch x64 ; jge =>taken),
+                Op::Bltu => dynasm!(a ; .arch x64 ; jb =>taken),
+                _ => dynasm!(a ; .arch x64 ; jae =>taken),
             }
             go_to(a, next, next_in_block);
-            dynasm!(a ; .arch x64 ; ->taken:);
+            dynasm!(a ; .arch x64 ; =>taken);
             go_to(a, target, target_in_block);
         }
     }
