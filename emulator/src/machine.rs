@@ -312,22 +312,30 @@ impl Machine {
     /// does is unchanged; only host time is saved.
     fn run_merged_rounds(&mut self, mut until: u64) -> u64 {
         /// Rounds at most, so that the loop around comes by now and then.
-        const MAX_MERGED: u32 = 10_000;
+        const MAX_MERGED: u64 = 10_000;
+        let quantum = self.config.quantum;
+        let last = (until + MAX_MERGED * quantum).min(self.config.max_cycles.unwrap_or(u64::MAX));
         let hart = &mut self.harts[0];
-        for _ in 0..MAX_MERGED {
+        // Translated code moves the slice's end on by itself, on the same
+        // terms as this loop (Hart::extend_merged_slice).
+        let merge = self.bus.next_device_event().is_none().then_some((quantum, last));
+        hart.merge_rounds(merge);
+        loop {
             hart.round_event = false;
             hart.run_slice(&mut self.bus, until);
-            let next = until + self.config.quantum;
+            until = hart.slice_until();
+            let next = until + quantum;
             if hart.round_event
                 || hart.waiting
                 || self.bus.exit.is_some()
                 || self.bus.next_device_event().is_some()
-                || self.config.max_cycles.is_some_and(|max| next > max)
+                || next > last
             {
                 break;
             }
             until = next;
         }
+        hart.merge_rounds(None);
         until
     }
 

@@ -951,10 +951,13 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     let entry = (links.entries + 8 * slot) as i64;
     let body = links.body as i32;
     let (lookup, linked) = (a.new_dynamic_label(), a.new_dynamic_label());
+    let (site, extend) = (a.new_dynamic_label(), a.new_dynamic_label());
+    let helper = extend_slice as *const () as i64;
     dynasm!(a
         ; .arch x64
         ; test r11, r11
-        ; jle ->exit
+        ; jle =>extend
+        ; =>site
         ; jmp =>lookup // rel32: rewritten to the next block's code
         ; =>linked
         ; =>lookup
@@ -972,7 +975,34 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
         ; sub rdx, rcx
         ; mov DWORD [rcx - 4], edx // the arena is far smaller than 2 GiB
         ; jmp rax
+        // The slice is over, unless it is one of merged rounds and goes on.
+        ; =>extend
+        ; push rsi
+        ; push rdi
+        ; push r8
+        ; push r9
+        ; push r10
+        ; push r11
+        ; mov rdi, rbx
+        ; mov rax, QWORD helper
+        ; call rax
+        ; pop r11
+        ; pop r10
+        ; pop r9
+        ; pop r8
+        ; pop rdi
+        ; pop rsi
+        ; add r11, rax
+        ; jle ->exit
+        ; jmp =>site
     );
+}
+
+/// For translated code at the end of a slice: `Hart::extend_merged_slice`.
+unsafe extern "sysv64" fn extend_slice(hart: *mut Hart) -> u64 {
+    // SAFETY: called only from translated code, with the hart it was given
+    // by `Translator::run`.
+    unsafe { (*hart).extend_merged_slice() }
 }
 
 /// A branch or jump at `pending.pc` bytes past the hart's pc and `at`

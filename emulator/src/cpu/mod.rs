@@ -120,6 +120,11 @@ pub struct Hart {
     /// Set by `resync` and WFI: the hart did something that the work
     /// between rounds may answer (see `Machine::run_merged_rounds`).
     pub(crate) round_event: bool,
+    /// Where the slice being run ends (see [`Hart::run_slice`]).
+    slice_until: u64,
+    /// In a run of merged rounds: the quantum, and the last end a slice may
+    /// be moved on to.
+    merge: Option<(u64, u64)>,
 }
 
 impl Hart {
@@ -147,6 +152,8 @@ impl Hart {
             slice_limit: 0,
             lines_stale: true,
             round_event: false,
+            slice_until: 0,
+            merge: None,
         }
     }
 
@@ -259,14 +266,61 @@ impl Hart {
             .min()
     }
 
+    /// Lets the slices run from now on move their end on by `quantum` at a
+    /// time, up to `last`, while nothing happens that the work between
+    /// rounds would answer (`None`: they end where they are told to). See
+    /// `Machine::run_merged_rounds`.
+    pub(crate) fn merge_rounds(&mut self, merge: Option<(u64, u64)>) {
+        self.merge = merge;
+    }
+
+    /// Where the last slice ended (see [`Hart::run_slice`]).
+    pub(crate) fn slice_until(&self) -> u64 {
+        self.slice_until
+    }
+
+    /// At the end of a slice that is one of merged rounds: moves it on by a
+    /// quantum when the hart got there with nothing done that the work
+    /// between rounds would answer, as `Machine::run_merged_rounds` would
+    /// have. Translated code calls this where it would leave at the end of
+    /// the slice, with the hart's `cycle` not yet written back (so it is
+    /// not read here). Returns how far `slice_limit` moved (0: not at all,
+    /// and the slice ends).
+    pub(crate) fn extend_merged_slice(&mut self) -> u64 {
+        let Some((quantum, last)) = self.merge else {
+            return 0;
+        };
+        // Ended by a timer, or after something the rounds' work answers.
+        if self.slice_limit != self.slice_until || self.round_event || self.waiting {
+            return 0;
+        }
+        let next = self.slice_until + quantum;
+        if next > last {
+            return 0;
+        }
+        // What a new stretch would find: the lines unchanged (nothing but a
+        // timer, which bounds the slice, can have changed them), so no
+        // interrupt to take, and the same next timer event.
+        let limit = self.seen_timer.map_or(next, |t| t.min(next));
+        self.slice_until = next;
+        let moved = limit - self.slice_limit;
+        self.slice_limit = limit;
+        moved
+    }
+
     /// Runs this hart until its clock reaches `until` (or the machine stops).
+    ///
+    /// In a run of merged rounds ([`Hart::merge_rounds`]) translated code
+    /// may move `until` on, quantum by quantum ([`Hart::extend_merged_slice`]);
+    /// the slice then ends at [`Hart::slice_until`].
     pub fn run_slice(&mut self, bus: &mut Bus, until: u64) {
+        self.slice_until = until;
         if self.skip_parked_slice(bus, until) {
             return;
         }
         let mut blocks = bus.blocks.take().unwrap_or_default();
-        while self.cycle < until && bus.exit.is_none() {
-            if !self.begin_stretch(bus, until) {
+        while self.cycle < self.slice_until && bus.exit.is_none() {
+            if !self.begin_stretch(bus, self.slice_until) {
                 continue;
             }
             while self.cycle < self.slice_limit {
