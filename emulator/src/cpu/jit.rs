@@ -452,10 +452,8 @@ fn finalize(mut a: Asm, exits: &Exits) -> Vec<u8> {
     for slow in &exits.slow_paths {
         slow.emit(&mut a);
     }
-    for &(label, (pc, cycles, instret)) in &exits.slice_ends {
-        dynasm!(a ; .arch x64 ; =>label);
-        Pending { pc, cycles, instret }.flush(&mut a);
-        dynasm!(a ; .arch x64 ; jmp ->exit);
+    for end in &exits.slice_ends {
+        end.emit(&mut a);
     }
     a.finalize().expect("labels of a block resolve")
 }
@@ -487,7 +485,59 @@ fn assemble(block: &Block, links: &Links) -> Vec<u8> {
 #[derive(Default)]
 struct Exits {
     slow_paths: Vec<SlowPath>,
-    slice_ends: Vec<(DynamicLabel, (i64, i64, i64))>,
+    slice_ends: Vec<SliceEnd>,
+}
+
+/// Where the slice may end inside a block: after the instruction whose
+/// pending writes are `pending` (pc, cycles, instret), if the cycles left
+/// do not exceed its pending cycles.
+struct SliceEnd {
+    entry: DynamicLabel,
+    resume: DynamicLabel,
+    pending: (i64, i64, i64),
+}
+
+impl SliceEnd {
+    /// Goes on at `resume` if the slice, one of merged rounds, is moved on;
+    /// else writes back what is pending and leaves.
+    fn emit(&self, a: &mut Asm) {
+        let (pc, cycles, instret) = self.pending;
+        let spent = cycles as i32;
+        dynasm!(a ; .arch x64 ; =>self.entry);
+        call_extend_slice(a);
+        dynasm!(a
+            ; .arch x64
+            ; add r11, rax
+            ; cmp r11, DWORD spent
+            ; jg =>self.resume
+        );
+        Pending { pc, cycles, instret }.flush(a);
+        dynasm!(a ; .arch x64 ; jmp ->exit);
+    }
+}
+
+/// rax = how far the slice's end moved (see `Hart::extend_merged_slice`),
+/// and r11 and the held registers as they were.
+fn call_extend_slice(a: &mut Asm) {
+    let helper = extend_slice as *const () as i64;
+    dynasm!(a
+        ; .arch x64
+        ; push rsi
+        ; push rdi
+        ; push r8
+        ; push r9
+        ; push r10
+        ; push r11 // six pushes: rsp stays 16-aligned
+        ; mov rdi, rbx
+        ; mov rax, QWORD helper
+        ; call rax
+        ; pop r11
+        ; pop r10
+        ; pop r9
+        ; pop r8
+        ; pop rdi
+        ; pop rsi
+    );
 }
 
 /// The block's instructions, leaving where the slice ends if `careful`.
@@ -533,10 +583,14 @@ fn block_code(a: &mut Asm, block: &Block, links: &Links, careful: bool, exits: &
         pending.instret += 1;
         if careful && i != last {
             // The slice ends here if this instruction reached its limit.
-            let label = a.new_dynamic_label();
+            let (entry, resume) = (a.new_dynamic_label(), a.new_dynamic_label());
             let spent = pending.cycles as i32;
-            dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jle =>label);
-            exits.slice_ends.push((label, (pending.pc, pending.cycles, pending.instret)));
+            dynasm!(a ; .arch x64 ; cmp r11, DWORD spent ; jle =>entry ; =>resume);
+            exits.slice_ends.push(SliceEnd {
+                entry,
+                resume,
+                pending: (pending.pc, pending.cycles, pending.instret),
+            });
         }
     }
     // The block ran into the end of its page or its length limit.
@@ -952,7 +1006,6 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     let body = links.body as i32;
     let (lookup, linked) = (a.new_dynamic_label(), a.new_dynamic_label());
     let (site, extend) = (a.new_dynamic_label(), a.new_dynamic_label());
-    let helper = extend_slice as *const () as i64;
     dynasm!(a
         ; .arch x64
         ; test r11, r11
@@ -977,21 +1030,10 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
         ; jmp rax
         // The slice is over, unless it is one of merged rounds and goes on.
         ; =>extend
-        ; push rsi
-        ; push rdi
-        ; push r8
-        ; push r9
-        ; push r10
-        ; push r11
-        ; mov rdi, rbx
-        ; mov rax, QWORD helper
-        ; call rax
-        ; pop r11
-        ; pop r10
-        ; pop r9
-        ; pop r8
-        ; pop rdi
-        ; pop rsi
+    );
+    call_extend_slice(a);
+    dynasm!(a
+        ; .arch x64
         ; add r11, rax
         ; jle ->exit
         ; jmp =>site
