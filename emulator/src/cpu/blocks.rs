@@ -68,7 +68,7 @@ fn ends_block(op: Op) -> bool {
 /// The slot for the block starting at `pa`. The page number is folded in,
 /// so that blocks at the same offset in different pages do not all compete
 /// for one slot.
-pub(super) fn slot_of(pa: u64) -> usize {
+fn slot_of(pa: u64) -> usize {
     ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS
 }
 
@@ -133,7 +133,7 @@ impl BlockCache {
             self.costs = vec![0; SLOTS * MAX_BLOCK];
             #[cfg(all(target_arch = "x86_64", unix))]
             if self.translate {
-                self.translator = super::jit::Translator::new(SLOTS, self.hot_runs);
+                self.translator = super::jit::Translator::new(self.hot_runs);
             }
         }
     }
@@ -186,10 +186,6 @@ impl BlockCache {
             return None;
         }
         bus.mark_code(pa, at - pa);
-        #[cfg(all(target_arch = "x86_64", unix))]
-        if let Some(translator) = &mut self.translator {
-            translator.clear_slot(slot);
-        }
         self.tags[slot] = pa;
         self.lens[slot] = len as u8;
         Some(slot)
@@ -223,9 +219,8 @@ impl Hart {
                 pa,
                 insns: &blocks.insns[base..base + len],
                 costs: &blocks.costs[base..base + len],
-                tags: &blocks.tags,
             };
-            if translator.run(slot, block, self, bus) {
+            if translator.run(block, self, bus) {
                 return;
             }
         }

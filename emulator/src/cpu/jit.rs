@@ -26,7 +26,6 @@
 // dynasm expands a dynamic register, `Rq(r)`, to `r.into()`.
 #![allow(clippy::useless_conversion)]
 
-use super::blocks::slot_of;
 use super::csr::mstatus;
 use super::decode::{Insn, Op};
 use super::fpu;
@@ -45,8 +44,16 @@ const ARENA_BYTES: usize = 32 << 20;
 type BlockFn = unsafe extern "sysv64" fn(*mut Hart, *mut Bus, u64);
 
 /// The translations of the block cache's slots.
+///
+/// Translations are kept by the physical address of their block, in a table
+/// of their own, larger than the block cache: a translation stays right
+/// while the code generation is unchanged, whether or not its block is
+/// still in the cache (many copies of one program, one per process, would
+/// otherwise keep evicting each other's blocks and be translated again).
 pub(super) struct Translator {
     arena: CodeArena,
+    /// Per slot ([`slot_of`]): the block's physical address, or `u64::MAX`.
+    tags: Vec<u64>,
     /// Per slot: the translated function's address, or 0.
     entries: Vec<usize>,
     /// Per slot: runs so far, up to `hot_runs`.
@@ -56,48 +63,59 @@ pub(super) struct Translator {
     /// The length of the prologue, the same for every translation.
     body: usize,
     /// The instructions translated code hands to the interpreter: copies,
-    /// since a translation outlives its block's slot (blocks jump straight
-    /// into each other; see [`chain`]). Never grown past its capacity, so
-    /// they stay where they are until [`Translator::clear`].
+    /// since a translation outlives its block in the block cache. Never
+    /// grown past its capacity, so they stay where they are until
+    /// [`Translator::clear`].
     insns: Vec<Insn>,
 }
 
 /// Instructions [`Translator::insns`] holds.
 const INSN_POOL: usize = 1 << 18;
+/// Slots of the translator's table.
+const SLOTS: usize = 1 << 16;
+
+/// The slot for the translation of the block starting at `pa`. The page
+/// number is folded in, so that blocks at the same offset in different
+/// pages do not all compete for one slot.
+fn slot_of(pa: u64) -> usize {
+    ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS
+}
 
 impl Translator {
-    /// A translator for `slots` block slots; `None` when the host refuses
-    /// executable memory (the interpreter then runs everything).
-    pub(super) fn new(slots: usize, hot_runs: u8) -> Option<Translator> {
+    /// A translator; `None` when the host refuses executable memory (the
+    /// interpreter then runs everything).
+    pub(super) fn new(hot_runs: u8) -> Option<Translator> {
         Some(Translator {
             arena: CodeArena::new(ARENA_BYTES)?,
-            entries: vec![0; slots],
-            heat: vec![0; slots],
+            tags: vec![u64::MAX; SLOTS],
+            entries: vec![0; SLOTS],
+            heat: vec![0; SLOTS],
             hot_runs,
             insns: Vec::with_capacity(INSN_POOL),
             body: prologue(&mut Asm::new(0)),
         })
     }
 
-    /// Forgets every translation (the blocks themselves were dropped).
+    /// Forgets every translation (the code they were made from changed).
     pub(super) fn clear(&mut self) {
+        self.tags.fill(u64::MAX);
         self.entries.fill(0);
         self.heat.fill(0);
         self.arena.reset();
         self.insns.clear();
     }
 
-    /// Forgets the translation of one slot, which now holds another block.
-    pub(super) fn clear_slot(&mut self, slot: usize) {
-        self.entries[slot] = 0;
-        self.heat[slot] = 0;
-    }
-
-    /// Runs the block in `slot` translated, translating it first if it has
-    /// become hot. Returns false, having run nothing, when the interpreter
-    /// must run it instead: it is not hot yet.
+    /// Runs `block` translated, translating it first if it has become hot.
+    /// Returns false, having run nothing, when the interpreter must run it
+    /// instead: it is not hot yet.
     #[inline]
-    pub(super) fn run(&mut self, slot: usize, block: Block, hart: &mut Hart, bus: &mut Bus) -> bool {
+    pub(super) fn run(&mut self, block: Block, hart: &mut Hart, bus: &mut Bus) -> bool {
+        let slot = slot_of(block.pa);
+        if self.tags[slot] != block.pa {
+            self.tags[slot] = block.pa;
+            self.entries[slot] = 0;
+            self.heat[slot] = 0;
+        }
         let mut entry = self.entries[slot];
         if entry == 0 {
             if self.heat[slot] < self.hot_runs {
@@ -110,11 +128,12 @@ impl Translator {
             }
         }
         // SAFETY: `entry` is code this translator placed in its arena for
-        // the block now in `slot` (a slot's translation is dropped whenever
-        // its block is), and that code follows the sysv64 ABI. It reaches
-        // the hart and the bus only through these two pointers, made from
-        // the exclusive borrows held here, and the block cache's tables,
-        // which nothing changes while it runs.
+        // the block at `block.pa`, from the code there now (any write to it
+        // drops every translation), and that code follows the sysv64 ABI.
+        // It reaches the hart and the bus only through these two pointers,
+        // made from the exclusive borrows held here, and the translator's
+        // own tables and instruction copies, which nothing changes while it
+        // runs.
         unsafe {
             let code: BlockFn = std::mem::transmute::<usize, BlockFn>(entry);
             code(hart, bus, bus.code_generation());
@@ -125,7 +144,7 @@ impl Translator {
     fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> Option<usize> {
         let (ram, code_lines) = bus.ram_pointers();
         let links = Links {
-            tags: block.tags.as_ptr() as usize,
+            tags: self.tags.as_ptr() as usize,
             entries: self.entries.as_ptr() as usize,
             ram: ram as usize,
             code_lines: code_lines as usize,
@@ -147,6 +166,7 @@ impl Translator {
             let code = assemble(&copy, &links);
             match self.arena.place(&code) {
                 Some(entry) => {
+                    self.tags[slot] = block.pa;
                     self.entries[slot] = entry;
                     return Some(entry);
                 }
@@ -164,8 +184,6 @@ pub(super) struct Block<'a> {
     pub insns: &'a [Insn],
     /// Each instruction's cycles.
     pub costs: &'a [u32],
-    /// The block cache's tags, by slot (see [`super::blocks::slot_of`]).
-    pub tags: &'a [u64],
 }
 
 /// Addresses of the per-slot tables, for chaining: a translated block that
