@@ -208,6 +208,16 @@ impl Hart {
                 pa
             }
         };
+        // A block translated already runs without a look at the block cache
+        // (its translation outlives its slot there).
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if blocks.generation == bus.code_generation() {
+            if let Some(translator) = &mut blocks.translator {
+                if translator.run_translated(pa, self, bus) {
+                    return;
+                }
+            }
+        }
         let Some(slot) = blocks.block_at(self, bus, pa) else {
             return self.step(bus);
         };

@@ -105,6 +105,17 @@ impl Translator {
         self.insns.clear();
     }
 
+    /// Runs the block at `pa` if it is translated; returns whether it was.
+    #[inline]
+    pub(super) fn run_translated(&mut self, pa: u64, hart: &mut Hart, bus: &mut Bus) -> bool {
+        let slot = slot_of(pa);
+        if self.tags[slot] != pa || self.entries[slot] == 0 {
+            return false;
+        }
+        self.call(self.entries[slot], hart, bus);
+        true
+    }
+
     /// Runs `block` translated, translating it first if it has become hot.
     /// Returns false, having run nothing, when the interpreter must run it
     /// instead: it is not hot yet.
@@ -127,18 +138,24 @@ impl Translator {
                 None => return false,
             }
         }
+        self.call(entry, hart, bus);
+        true
+    }
+
+    /// Runs the translation at `entry`.
+    #[inline]
+    fn call(&self, entry: usize, hart: &mut Hart, bus: &mut Bus) {
         // SAFETY: `entry` is code this translator placed in its arena for
-        // the block at `block.pa`, from the code there now (any write to it
-        // drops every translation), and that code follows the sysv64 ABI.
-        // It reaches the hart and the bus only through these two pointers,
-        // made from the exclusive borrows held here, and the translator's
-        // own tables and instruction copies, which nothing changes while it
-        // runs.
+        // the block at the hart's pc, from the code there now (any write to
+        // it drops every translation), and that code follows the sysv64
+        // ABI. It reaches the hart and the bus only through these two
+        // pointers, made from the exclusive borrows held here, and the
+        // translator's own tables and instruction copies, which nothing
+        // changes while it runs.
         unsafe {
             let code: BlockFn = std::mem::transmute::<usize, BlockFn>(entry);
             code(hart, bus, bus.code_generation());
         }
-        true
     }
 
     fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> Option<usize> {
