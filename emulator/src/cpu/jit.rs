@@ -248,6 +248,7 @@ const CYCLE: i32 = offset_of!(Hart, cycle) as i32;
 const INSTRET: i32 = offset_of!(Hart, instret) as i32;
 const SLICE_LIMIT: i32 = offset_of!(Hart, slice_limit) as i32;
 const MSTATUS: i32 = offset_of!(Hart, csr.mstatus) as i32;
+const MERGING: i32 = offset_of!(Hart, merging) as i32;
 /// The upper half of a NaN-boxed single.
 const NAN_BOX: i64 = 0xffff_ffff_0000_0000_u64 as i64;
 
@@ -552,11 +553,16 @@ impl SliceEnd {
 }
 
 /// rax = how far the slice's end moved (see `Hart::extend_merged_slice`),
-/// and r11 and the held registers as they were.
+/// and r11 and the held registers as they were. Outside merged rounds the
+/// answer is 0 without asking.
 fn call_extend_slice(a: &mut Asm) {
     let helper = extend_slice as *const () as i64;
+    let done = a.new_dynamic_label();
     dynasm!(a
         ; .arch x64
+        ; xor eax, eax
+        ; cmp BYTE [rbx + MERGING], 0
+        ; je =>done
         ; push rsi
         ; push rdi
         ; push r8
@@ -572,6 +578,7 @@ fn call_extend_slice(a: &mut Asm) {
         ; pop r8
         ; pop rdi
         ; pop rsi
+        ; =>done
     );
 }
 

@@ -125,6 +125,8 @@ pub struct Hart {
     /// In a run of merged rounds: the quantum, and the last end a slice may
     /// be moved on to.
     merge: Option<(u64, u64)>,
+    /// `merge.is_some()`, where translated code can read it.
+    merging: bool,
 }
 
 impl Hart {
@@ -154,6 +156,7 @@ impl Hart {
             round_event: false,
             slice_until: 0,
             merge: None,
+            merging: false,
         }
     }
 
@@ -272,6 +275,7 @@ impl Hart {
     /// `Machine::run_merged_rounds`.
     pub(crate) fn merge_rounds(&mut self, merge: Option<(u64, u64)>) {
         self.merge = merge;
+        self.merging = merge.is_some();
     }
 
     /// Where the last slice ended (see [`Hart::run_slice`]).
