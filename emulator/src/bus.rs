@@ -39,6 +39,11 @@ pub struct Ram {
     /// Bumped by every write to a line whose bit was set: the decoded
     /// blocks are stale from then on.
     code_generation: u64,
+    /// A line whose bit stays set though it holds no code, so that every
+    /// store to it takes the slow paths, which note it in `watch_hit`
+    /// (HTIF's tohost; see [`Bus::watch`]).
+    watched_line: Option<usize>,
+    watch_hit: bool,
 }
 
 /// Asks the host to back RAM with transparent huge pages where it can, as
@@ -70,6 +75,8 @@ impl Ram {
             bytes,
             code_lines: vec![0; (size >> CODE_LINE_SHIFT).div_ceil(64) + 1],
             code_generation: 0,
+            watched_line: None,
+            watch_hit: false,
         }
     }
 
@@ -85,10 +92,18 @@ impl Ram {
 
     #[cold]
     fn code_written(&mut self, first: usize, last: usize) {
+        let mut code = false;
         for line in first..=last {
-            self.code_lines[line >> 6] &= !(1 << (line & 63));
+            if self.watched_line == Some(line) {
+                self.watch_hit = true;
+            } else if self.code_lines[line >> 6] >> (line & 63) & 1 != 0 {
+                self.code_lines[line >> 6] &= !(1 << (line & 63));
+                code = true;
+            }
         }
-        self.code_generation += 1;
+        if code {
+            self.code_generation += 1;
+        }
     }
 
     /// Marks RAM bytes [off, off + len) as decoded code.
@@ -273,6 +288,33 @@ impl Bus {
         if let Some(off) = self.ram.offset(pa, len) {
             self.ram.mark_code(off, len as usize);
         }
+    }
+
+    /// Watches the RAM line holding `pa`: stores to it are noted (and
+    /// taken by the slow paths, translated code's included), for
+    /// [`Bus::take_watch_hit`]. One line at a time; `pa` outside RAM
+    /// watches nothing.
+    pub fn watch(&mut self, pa: u64) {
+        if let Some(off) = self.ram.offset(pa, 1) {
+            let line = off >> CODE_LINE_SHIFT;
+            self.ram.watched_line = Some(line);
+            self.ram.code_lines[line >> 6] |= 1 << (line & 63);
+        }
+    }
+
+    /// Whether the line holding `pa` is watched.
+    pub fn watches(&self, pa: u64) -> bool {
+        self.ram.offset(pa, 1).is_some_and(|off| self.ram.watched_line == Some(off >> CODE_LINE_SHIFT))
+    }
+
+    /// Whether the watched line was stored to since last asked.
+    pub fn take_watch_hit(&mut self) -> bool {
+        std::mem::take(&mut self.ram.watch_hit)
+    }
+
+    /// The same, without forgetting it.
+    pub fn watch_hit(&self) -> bool {
+        self.ram.watch_hit
     }
 
     /// Counts writes to pages holding decoded instructions (see `mark_code`).

@@ -155,6 +155,8 @@ impl Machine {
                 tohost,
                 fromhost: image.symbol("fromhost"),
             });
+            // A request can then end a run of merged rounds.
+            self.bus.watch(tohost);
         }
         for hart in &mut self.harts {
             hart.pc = image.entry;
@@ -228,7 +230,9 @@ impl Machine {
         if let Some(reason) = self.bus.exit {
             return Some(reason);
         }
-        if let Some(code) = self.htif.and_then(|h| h.poll(&mut self.bus)) {
+        let htif = self.htif.and_then(|h| h.poll(&mut self.bus));
+        self.bus.take_watch_hit(); // the guest's request, and the poll's own reset of tohost
+        if let Some(code) = htif {
             return Some(ExitReason::Htif(code));
         }
         self.bus.poll_console_input();
@@ -299,10 +303,13 @@ impl Machine {
     }
 
     /// Whether the work between rounds can only matter after a round in
-    /// which the hart touched a device, wrote a CSR or began to wait: one
-    /// hart, no HTIF to poll and no console input to come.
+    /// which the hart touched a device, wrote a CSR, began to wait or wrote
+    /// HTIF's tohost: one hart, tohost watched if there is HTIF, and no
+    /// console input to come.
     fn rounds_can_merge(&self) -> bool {
-        self.harts.len() == 1 && self.htif.is_none() && !self.bus.uart.input_open()
+        self.harts.len() == 1
+            && self.htif.is_none_or(|htif| self.bus.watches(htif.tohost))
+            && !self.bus.uart.input_open()
     }
 
     /// Runs the rounds from the one ending at `until` on, one after another
@@ -326,6 +333,7 @@ impl Machine {
             until = hart.slice_until();
             let next = until + quantum;
             if hart.round_event
+                || self.bus.watch_hit()
                 || hart.waiting
                 || self.bus.exit.is_some()
                 || self.bus.next_device_event().is_some()

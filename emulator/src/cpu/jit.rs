@@ -570,6 +570,7 @@ fn call_extend_slice(a: &mut Asm) {
         ; push r10
         ; push r11 // six pushes: rsp stays 16-aligned
         ; mov rdi, rbx
+        ; mov rsi, QWORD [rsp + 48 + BUS_SLOT]
         ; mov rax, QWORD helper
         ; call rax
         ; pop r11
@@ -1083,10 +1084,10 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
 }
 
 /// For translated code at the end of a slice: `Hart::extend_merged_slice`.
-unsafe extern "sysv64" fn extend_slice(hart: *mut Hart) -> u64 {
-    // SAFETY: called only from translated code, with the hart it was given
-    // by `Translator::run`.
-    unsafe { (*hart).extend_merged_slice() }
+unsafe extern "sysv64" fn extend_slice(hart: *mut Hart, bus: *const Bus) -> u64 {
+    // SAFETY: called only from translated code, with the pointers it was
+    // given by `Translator::run`.
+    unsafe { (*hart).extend_merged_slice(&*bus) }
 }
 
 /// A branch or jump at `pending.pc` bytes past the hart's pc and `at`

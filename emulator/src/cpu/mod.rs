@@ -290,12 +290,12 @@ impl Hart {
     /// the slice, with the hart's `cycle` not yet written back (so it is
     /// not read here). Returns how far `slice_limit` moved (0: not at all,
     /// and the slice ends).
-    pub(crate) fn extend_merged_slice(&mut self) -> u64 {
+    pub(crate) fn extend_merged_slice(&mut self, bus: &Bus) -> u64 {
         let Some((quantum, last)) = self.merge else {
             return 0;
         };
         // Ended by a timer, or after something the rounds' work answers.
-        if self.slice_limit != self.slice_until || self.round_event || self.waiting {
+        if self.slice_limit != self.slice_until || self.round_event || self.waiting || bus.watch_hit() {
             return 0;
         }
         let next = self.slice_until + quantum;
