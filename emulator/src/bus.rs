@@ -304,7 +304,9 @@ impl Bus {
 
     /// Whether the line holding `pa` is watched.
     pub fn watches(&self, pa: u64) -> bool {
-        self.ram.offset(pa, 1).is_some_and(|off| self.ram.watched_line == Some(off >> CODE_LINE_SHIFT))
+        self.ram
+            .offset(pa, 1)
+            .is_some_and(|off| self.ram.watched_line == Some(off >> CODE_LINE_SHIFT))
     }
 
     /// Whether the watched line was stored to since last asked.

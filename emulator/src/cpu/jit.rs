@@ -351,7 +351,16 @@ const RDX: u8 = 2;
 /// r11 stand for pc, instret and cycle (see [`cycles_left`]); rax, rcx and
 /// rdx are scratch; the stack frame holds the bus and the code generation
 /// at entry.
-const HELD: [(u8, u8); 8] = [(15, 5), (14, 12), (13, 13), (12, 14), (11, 15), (10, 6), (16, 7), (17, 8)];
+const HELD: [(u8, u8); 8] = [
+    (15, 5),
+    (14, 12),
+    (13, 13),
+    (12, 14),
+    (11, 15),
+    (10, 6),
+    (16, 7),
+    (17, 8),
+];
 
 /// The host register holding guest register `r`, if any.
 fn held(r: u8) -> Option<u8> {
