@@ -1171,7 +1171,14 @@ fn translated_fp_code_matches_the_interpreter() {
         Just(BOX | 0x3f80_0000),
     ];
     // (kind, rd, rs1, rs2, rs3, rounding mode) per instruction.
-    let insn = (0u32..20, 0u32..8, 0u32..8, 0u32..8, 0u32..8, prop_oneof![Just(rm::RNE), Just(DYN), Just(RTZ)]);
+    let insn = (
+        0u32..20,
+        0u32..8,
+        0u32..8,
+        0u32..8,
+        0u32..8,
+        prop_oneof![Just(rm::RNE), Just(DYN), Just(RTZ)],
+    );
     let fcsr = prop_oneof![Just(0u64), Just(NX), Just(NX | 1 << 5), Just(NX | UF), Just(0x1f)];
     let program = (
         proptest::collection::vec(insn, 1..24),
@@ -1238,7 +1245,11 @@ fn translated_fp_code_matches_the_interpreter() {
             prop_assert_eq!(t.x, i.x, "x registers");
             prop_assert_eq!(t.csr.fcsr, i.csr.fcsr, "fcsr");
             prop_assert_eq!(t.csr.mstatus, i.csr.mstatus, "mstatus");
-            prop_assert_eq!((t.pc, t.cycle, t.instret), (i.pc, i.cycle, i.instret), "pc, cycle, instret");
+            prop_assert_eq!(
+                (t.pc, t.cycle, t.instret),
+                (i.pc, i.cycle, i.instret),
+                "pc, cycle, instret"
+            );
             prop_assert_eq!(
                 translated.bus.ram_slice(DATA, 64),
                 interpreted.bus.ram_slice(DATA, 64),
