@@ -1,27 +1,31 @@
 //! A translator from decoded blocks to x86-64 machine code.
 //!
-//! A block that has run [`super::JIT_HOT_RUNS`] times is translated once into a host
-//! function with the same effect as the block loop in `blocks.rs`: integer
-//! arithmetic, branches and jumps become a few host instructions each that
-//! work on the hart's registers in memory, and loads and stores look up the
-//! hart's fast-path tables inline and touch RAM directly. Every other
-//! instruction, and every access the fast path does not cover, calls back
-//! into the interpreter for that one instruction ([`step_one`]), which also
-//! takes any trap.
+//! A block that has run [`super::JIT_HOT_RUNS`] times is translated once
+//! into a host function with the same effect as the block loop in
+//! `blocks.rs`. Integer arithmetic, branches and jumps become a few host
+//! instructions each, on guest registers held in host registers (a0-a7) or
+//! in the hart; loads and stores look up the hart's fast-path tables inline
+//! and touch RAM directly; double arithmetic runs on the host's SSE unit
+//! when that is provably the interpreter's answer. Every other instruction,
+//! and every case those paths do not cover, calls back into the interpreter
+//! for that one instruction ([`step_one`]), which also takes any trap.
+//! A block that ends by going to a known address on its own page jumps
+//! straight into the next block's translation ([`chain`]).
 //!
-//! Counters stay exact. Translated code keeps pc, cycle and instret in
-//! pending deltas and writes them back before anything can observe them:
-//! before each call into the interpreter and at the end of the block. Each
-//! instruction's cycles are charged before it runs, as in the interpreter.
-//! The slice ends on the same instruction as in the interpreter: the cycles
-//! left in the slice are kept in a host register, and after each
-//! instruction the block leaves if its cycles so far reach them. A call
-//! into the interpreter reports when the block must stop early: a trap, a
-//! write to code, or a change that moved the slice's limit.
+//! Counters stay exact. pc, instret and the cycles left in the slice live
+//! in host registers (r9, r10, r11) plus pending deltas known when
+//! translating, and are written back before anything else can look: before
+//! each call into the interpreter and on leaving. Each instruction's cycles
+//! are charged before it runs, as in the interpreter, and the slice ends on
+//! the same instruction: a block whose cycles might reach the slice's end
+//! runs a copy of its code that checks after every instruction. A call into
+//! the interpreter reports when the block must stop early: a trap, a write
+//! to code, or a change that moved the slice's limit.
 //!
 //! Translation depends only on the decoded instructions and their costs, so
 //! the results and every count are the same with or without it
-//! (`--no-jit`); only host time differs.
+//! (`--no-jit`; tests/jit.rs and tests/fp.rs check it); only host time
+//! differs.
 
 // dynasm expands a dynamic register, `Rq(r)`, to `r.into()`.
 #![allow(clippy::useless_conversion)]
@@ -43,7 +47,7 @@ const ARENA_BYTES: usize = 32 << 20;
 /// A translated block: `(hart, bus, code generation at entry)`.
 type BlockFn = unsafe extern "sysv64" fn(*mut Hart, *mut Bus, u64);
 
-/// The translations of the block cache's slots.
+/// The translations of hot blocks.
 ///
 /// Translations are kept by the physical address of their block, in a table
 /// of their own, larger than the block cache: a translation stays right
