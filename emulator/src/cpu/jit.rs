@@ -576,6 +576,17 @@ fn call_extend_slice(a: &mut Asm) {
         ; xor eax, eax
         ; cmp BYTE [rbx + MERGING], 0
         ; je =>done
+    );
+    call_in_place(a, helper, 0);
+    dynasm!(a ; .arch x64 ; =>done);
+}
+
+/// Calls `helper(hart, bus, arg)` (rdi, rsi, rdx) without writing anything
+/// back: the caller-saved registers in use (held guest registers and
+/// r9-r11) are saved around it; its answer is in rax.
+fn call_in_place(a: &mut Asm, helper: i64, arg: i64) {
+    dynasm!(a
+        ; .arch x64
         ; push rsi
         ; push rdi
         ; push r8
@@ -584,6 +595,7 @@ fn call_extend_slice(a: &mut Asm) {
         ; push r11 // six pushes: rsp stays 16-aligned
         ; mov rdi, rbx
         ; mov rsi, QWORD [rsp + 48 + BUS_SLOT]
+        ; mov rdx, QWORD arg
         ; mov rax, QWORD helper
         ; call rax
         ; pop r11
@@ -592,7 +604,6 @@ fn call_extend_slice(a: &mut Asm) {
         ; pop r8
         ; pop rdi
         ; pop rsi
-        ; =>done
     );
 }
 
@@ -695,6 +706,26 @@ struct SlowPath {
 }
 
 impl SlowPath {
+    /// A slow path for `insn`, with `pending` as it stands before it (its
+    /// cycles included); returns the labels of its entry and of where the
+    /// fast path goes on.
+    fn add(
+        a: &mut Asm,
+        insn: &Insn,
+        pending: &Pending,
+        slow_paths: &mut Vec<SlowPath>,
+    ) -> (DynamicLabel, DynamicLabel) {
+        let (entry, resume) = (a.new_dynamic_label(), a.new_dynamic_label());
+        slow_paths.push(SlowPath {
+            entry,
+            resume,
+            insn,
+            pending: (pending.pc, pending.cycles, pending.instret),
+            len: insn.len as i64,
+        });
+        (entry, resume)
+    }
+
     fn emit(&self, a: &mut Asm) {
         let (pc, cycles, instret) = self.pending;
         dynasm!(a ; .arch x64 ; =>self.entry);
@@ -773,15 +804,7 @@ fn memory(
     pending: &Pending,
     slow_paths: &mut Vec<SlowPath>,
 ) {
-    let entry = a.new_dynamic_label();
-    let resume = a.new_dynamic_label();
-    slow_paths.push(SlowPath {
-        entry,
-        resume,
-        insn,
-        pending: (pending.pc, pending.cycles, pending.instret),
-        len: insn.len as i64,
-    });
+    let (entry, resume) = SlowPath::add(a, insn, pending, slow_paths);
     let imm = insn.imm;
     let table = if access.store { FAST_STORES } else { FAST_LOADS };
     let (ram, code_lines) = (links.ram as i64, links.code_lines as i64);
@@ -901,15 +924,7 @@ fn double_native(a: &mut Asm, insn: &Insn, links: &Links, pending: &Pending, slo
     if !(sign || arithmetic && (rm == 0 || rm == 7) && (!fused || links.fma)) {
         return false;
     }
-    let entry = a.new_dynamic_label();
-    let resume = a.new_dynamic_label();
-    slow_paths.push(SlowPath {
-        entry,
-        resume,
-        insn,
-        pending: (pending.pc, pending.cycles, pending.instret),
-        len: insn.len as i64,
-    });
+    let (entry, resume) = SlowPath::add(a, insn, pending, slow_paths);
     let (rs1, rs2, rs3) = (f_reg(insn.rs1), f_reg(insn.rs2), f_reg((insn.imm >> 3) as u8));
     dynasm!(a ; .arch x64 ; test QWORD [rbx + MSTATUS], mstatus::FS as i32 ; jz =>entry);
     if sign {
@@ -984,37 +999,12 @@ fn double_native(a: &mut Asm, insn: &Insn, links: &Links, pending: &Pending, slo
 /// and the held registers where they are. When the instruction would trap,
 /// nothing is done and the slow path has the interpreter take it.
 fn floating_point(a: &mut Asm, insn: &Insn, pending: &Pending, slow_paths: &mut Vec<SlowPath>) {
-    let entry = a.new_dynamic_label();
-    let resume = a.new_dynamic_label();
-    slow_paths.push(SlowPath {
-        entry,
-        resume,
-        insn,
-        pending: (pending.pc, pending.cycles, pending.instret),
-        len: insn.len as i64,
-    });
+    let (entry, resume) = SlowPath::add(a, insn, pending, slow_paths);
     let insn_addr = insn as *const Insn as i64;
     let helper = fp_in_place as *const () as i64;
-    // The caller-saved registers in use: held guest registers and r9-r11.
+    call_in_place(a, helper, insn_addr);
     dynasm!(a
         ; .arch x64
-        ; push rsi
-        ; push rdi
-        ; push r8
-        ; push r9
-        ; push r10
-        ; push r11 // six pushes: rsp stays 16-aligned
-        ; mov rdi, rbx
-        ; mov rsi, QWORD [rsp + 48 + BUS_SLOT]
-        ; mov rdx, QWORD insn_addr
-        ; mov rax, QWORD helper
-        ; call rax
-        ; pop r11
-        ; pop r10
-        ; pop r9
-        ; pop r8
-        ; pop rdi
-        ; pop rsi
         ; test rax, rax
         ; jnz =>entry
         ; =>resume
