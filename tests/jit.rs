@@ -32,6 +32,11 @@
 //!    `--stats`: the output (cycle counts included) and the exit status
 //!    must be the same with `--no-jit`, with the default and with
 //!    `--jit-hot-runs 0`.
+//! 5. harts running copies of one program's text, page for page, with
+//!    paging on (the translator shares one translation between copies
+//!    that are the same): copies that differ in one instruction, and
+//!    rewrites of a copy, by its own hart or another, through a writable
+//!    mapping while the copies run.
 //!
 //! Proptest keeps failing cases in tests/jit.proptest-regressions.
 
@@ -39,6 +44,7 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::test_runner::TestCaseError;
 
 use crate::common::csr::{MCAUSE, MEPC, MHARTID, MSCRATCH, MSTATUS, MTVAL};
 use crate::common::{place, power_off, proptest_config, rvmsmp_bin, CODE, DATA, HANDLER};
@@ -1154,14 +1160,33 @@ proptest! {
     /// of memory.
     #[test]
     fn translated_and_interpreted_runs_agree_on_random_programs(program in program(), mode in translated_mode()) {
-        let interpreted = Mode { quantum: mode.quantum, ..INTERPRETER };
-        let (im, expected) = program.run(interpreted);
-        prop_assert_eq!(expected.exit, ExitReason::Finisher(0), "the program must power off (interpreted)");
-        let (jm, got) = program.run(mode);
-        prop_assert_eq!(&got, &expected);
-        let differences = ram_differences(&im, &jm);
-        prop_assert!(differences.is_empty(), "memory differs (interpreted vs translated): {:?}", differences);
+        // The program must power off.
+        agree_with_interpreter(|mode| program.run(mode), mode, ExitReason::Finisher(0))?;
     }
+}
+
+/// Runs the same guest code interpreted (with `mode`'s quantum) and as
+/// `mode` says: the first must end with `exit`, and the two in the same
+/// state and memory. Returns the interpreted run's end state.
+fn agree_with_interpreter(
+    run: impl Fn(Mode) -> (Machine, EndState),
+    mode: Mode,
+    exit: ExitReason,
+) -> Result<EndState, TestCaseError> {
+    let (im, expected) = run(Mode {
+        quantum: mode.quantum,
+        ..INTERPRETER
+    });
+    prop_assert_eq!(expected.exit, exit, "how the interpreted run ended");
+    let (jm, got) = run(mode);
+    prop_assert_eq!(&got, &expected);
+    let differences = ram_differences(&im, &jm);
+    prop_assert!(
+        differences.is_empty(),
+        "memory differs (interpreted vs translated): {:?}",
+        differences
+    );
+    Ok(expected)
 }
 
 // ---------------------------------------------------------------------------
@@ -1494,4 +1519,210 @@ fn guest_programs_report_the_same_with_and_without_translation() {
             h.join().unwrap();
         }
     });
+}
+
+// ---------------------------------------------------------------------------
+// 5. Copies of one program's text, shared between harts.
+
+/// Where the harts of [`SharedText`] find things, virtually: their own
+/// copy of the text (read and execute only, as a loader maps text), their
+/// own data page, and every copy of the text again, writable, at
+/// `WINDOW + 0x1000 j` (as a kernel sees all of memory).
+const TEXT_VA: u64 = 0x1000;
+const DATA_VA: u64 = 0x2000;
+const WINDOW: u64 = 0x4000;
+/// Physically: each hart's page tables (three levels, 0x3000 bytes), text
+/// copy and data page.
+const TABLES: u64 = DRAM_BASE + 0x8_0000;
+const TEXTS: u64 = DRAM_BASE + 0x10_0000;
+const DATAS: u64 = DRAM_BASE + 0x18_0000;
+/// How long the harts of [`SharedText`] run: some hundreds of iterations.
+const SHARED_TEXT_CYCLES: u64 = 20_000;
+
+/// A body instruction of [`SharedText`]: an integer instruction that
+/// writes neither a1 nor the registers the loop's tail uses, or a jump to
+/// the next instruction (which ends a block, so that the body is several
+/// blocks that chain into each other).
+#[derive(Clone, Debug)]
+enum Step {
+    Reg(Named<Enc3>, u32, u32, u32),
+    Imm(Named<EncI>, u32, u32, i32),
+    Next,
+}
+
+/// Every hart runs the same program from its own physical copy of it, at
+/// the same virtual address, with paging on, in S-mode: copies with the
+/// same contents share one translation (cpu/jit.rs, `Translator::home_of`).
+/// The copies may differ in one instruction, and harts rewrite an
+/// instruction of some copy (their own or another hart's) through a
+/// writable mapping while the others run it.
+#[derive(Clone, Debug)]
+struct SharedText {
+    /// x1..x31 at reset.
+    regs: Vec<u64>,
+    /// The loop's body; `addi a1, a1, 0` is inserted at `site`.
+    body: Vec<Step>,
+    site: usize,
+    /// Copy `.0`, if any, has its site's immediate set to `.1`.
+    odd_copy: Option<(usize, i32)>,
+    /// Per hart: the copy whose site it rewrites, if any, and when: at
+    /// iterations i with i & mask == 0 (to `addi a1, a1, i & 0x7ff`).
+    rewrites: Vec<(Option<usize>, i32)>,
+}
+
+impl SharedText {
+    fn harts(&self) -> usize {
+        self.rewrites.len()
+    }
+
+    /// The text (the same for every copy but `odd_copy`), and the byte
+    /// offset of the rewritten instruction.
+    fn code(&self) -> (Vec<u32>, u64) {
+        let mut code = Vec::new();
+        let mut site = 0;
+        for (i, step) in self.body.iter().enumerate() {
+            if i == self.site {
+                site = 4 * code.len() as u64;
+                code.push(asm::addi(A1, A1, 0));
+            }
+            code.push(match step {
+                Step::Reg(op, d, a, b) => (op.enc)(*d, *a, *b),
+                Step::Imm(op, d, a, imm) => (op.enc)(*d, *a, *imm),
+                Step::Next => asm::jal(ZERO, 4),
+            });
+        }
+        if self.site >= self.body.len() {
+            site = 4 * code.len() as u64;
+            code.push(asm::addi(A1, A1, 0));
+        }
+        // The tail: i += 1 in the data page; then, if the data page names
+        // a site (t3 != 0) and i & mask == 0, the rewrite.
+        code.extend(asm::li(T0, DATA_VA as i64));
+        code.extend([
+            asm::ld(T1, T0, 0),
+            asm::addi(T1, T1, 1),
+            asm::sd(T1, T0, 0),
+            asm::ld(T3, T0, 8),
+            asm::ld(T2, T0, 16),
+            asm::and(T2, T1, T2),
+        ]);
+        let mut rewrite = vec![asm::andi(T2, T1, 0x7ff), asm::slli(T2, T2, 20)];
+        rewrite.extend(asm::li(T4, asm::addi(A1, A1, 0) as i64));
+        rewrite.extend([asm::or(T2, T2, T4), asm::sw(T2, T3, 0)]);
+        let over = 4 * (rewrite.len() as i32 + 1);
+        code.extend([asm::beq(T3, ZERO, over + 4), asm::bne(T2, ZERO, over)]);
+        code.extend(rewrite);
+        let back = -4 * code.len() as i32;
+        code.push(asm::jal(ZERO, back));
+        (code, site)
+    }
+
+    fn run(&self, mode: Mode) -> (Machine, EndState) {
+        let harts = self.harts();
+        let mut m = new_machine(harts, mode);
+        m.config.max_cycles = Some(SHARED_TEXT_CYCLES);
+        let (code, site) = self.code();
+        for copy in 0..harts {
+            let mut text = code.clone();
+            if let Some((odd, imm)) = self.odd_copy {
+                if odd == copy {
+                    text[site as usize / 4] = asm::addi(A1, A1, imm);
+                }
+            }
+            place(&mut m, TEXTS + 0x1000 * copy as u64, &text);
+        }
+        // Traps are not expected; should one come, the hart stops there.
+        place(&mut m, HANDLER, &[asm::jal(ZERO, 0)]);
+        const V: u64 = 1;
+        const RX: u64 = V | 2 | 8 | 0x40; // R, X, A
+        const RW: u64 = V | 2 | 4 | 0x40 | 0x80; // R, W, A, D
+        let pte = |pa: u64, flags: u64| (pa >> 12) << 10 | flags;
+        for h in 0..harts {
+            let root = TABLES + 0x3000 * h as u64;
+            let (l1, l0) = (root + 0x1000, root + 0x2000);
+            m.bus.write_ram_u64(root, pte(l1, V)).unwrap();
+            m.bus.write_ram_u64(l1, pte(l0, V)).unwrap();
+            let data = DATAS + 0x1000 * h as u64;
+            m.bus
+                .write_ram_u64(l0 + 8 * (TEXT_VA >> 12), pte(TEXTS + 0x1000 * h as u64, RX))
+                .unwrap();
+            m.bus.write_ram_u64(l0 + 8 * (DATA_VA >> 12), pte(data, RW)).unwrap();
+            for copy in 0..harts as u64 {
+                let va = WINDOW + 0x1000 * copy;
+                m.bus
+                    .write_ram_u64(l0 + 8 * (va >> 12), pte(TEXTS + 0x1000 * copy, RW))
+                    .unwrap();
+            }
+            let (target, mask) = self.rewrites[h];
+            let target = target.map_or(0, |copy| WINDOW + 0x1000 * copy as u64 + site);
+            m.bus.write_ram_u64(data + 8, target).unwrap();
+            m.bus.write_ram_u64(data + 16, mask as u64).unwrap();
+            let hart = &mut m.harts[h];
+            hart.pc = TEXT_VA;
+            hart.prv = Priv::S;
+            hart.csr.satp = 8 << 60 | root >> 12;
+            hart.csr.mtvec = HANDLER;
+            for (r, &value) in self.regs.iter().enumerate() {
+                hart.x[r + 1] = value;
+            }
+        }
+        let exit = m.run();
+        let state = end_state(&m, exit);
+        (m, state)
+    }
+}
+
+/// Registers a body instruction may write: all but a1 (the rewritten
+/// instruction's) and t0-t4 (the tail's).
+fn body_reg() -> impl Strategy<Value = u32> {
+    select(vec![
+        0, 1, 2, 3, 4, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 30, 31,
+    ])
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let regs = named!(Enc3: add, sub, sll, xor, srl, sra, or, and, addw, mul, mulh, div, remu);
+    let imms = named!(EncI: addi, slti, xori, ori, andi, addiw);
+    prop_oneof![
+        4 => (select(regs), body_reg(), any_reg(), any_reg()).prop_map(|(op, d, a, b)| Step::Reg(op, d, a, b)),
+        4 => (select(imms), body_reg(), any_reg(), imm12()).prop_map(|(op, d, a, i)| Step::Imm(op, d, a, i)),
+        2 => Just(Step::Next),
+    ]
+}
+
+fn shared_text() -> impl Strategy<Value = SharedText> {
+    (2..=3usize, prop::collection::vec(step(), 1..40)).prop_flat_map(|(harts, body)| {
+        let len = body.len();
+        let rewrite = (prop::option::weighted(0.6, 0..harts), select(vec![0, 1, 3, 15, 63]));
+        (
+            prop::collection::vec(value(), 31),
+            Just(body),
+            0..=len,
+            prop::option::weighted(0.3, (0..harts, 1..2048i32)),
+            prop::collection::vec(rewrite, harts),
+        )
+            .prop_map(|(regs, body, site, odd_copy, rewrites)| SharedText {
+                regs,
+                body,
+                site,
+                odd_copy,
+                rewrites,
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(proptest_config(128))]
+
+    /// Harts running copies of one text, which translated code shares
+    /// between them while the copies are the same, end in the same state
+    /// as interpreted: a rewrite of any copy, by its own hart or another,
+    /// takes effect on that copy alone and at once, and copies that differ
+    /// run their own code.
+    #[test]
+    fn copies_of_one_text_run_as_interpreted(program in shared_text(), mode in translated_mode()) {
+        // The harts loop until stopped.
+        let expected = agree_with_interpreter(|mode| program.run(mode), mode, ExitReason::MaxCycles)?;
+        prop_assert!(expected.harts.iter().all(|h| h.prv == Priv::S), "no hart trapped: {:?}", expected.harts);
+    }
 }

@@ -11,6 +11,8 @@
 //! for that one instruction ([`step_one`]), which also takes any trap.
 //! A block that ends by going to a known address on its own page jumps
 //! straight into the next block's translation ([`chain`]).
+//! Copies of one page of text (one per process running a program) share
+//! one translation ([`Translator::home_of`]).
 //!
 //! Counters stay exact. pc, instret and the cycles left in the slice live
 //! in host registers (r9, r10, r11) plus pending deltas known when
@@ -38,6 +40,7 @@ use super::Hart;
 use crate::bus::Bus;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use std::collections::HashMap;
 use std::mem::offset_of;
 
 /// Executable memory per machine. When it is full, every translation is
@@ -71,6 +74,10 @@ pub(super) struct Translator {
     /// grown past its capacity, so they stay where they are until
     /// [`Translator::clear`].
     insns: Vec<Insn>,
+    /// Pages of code shared between copies: see [`Translator::home_of`].
+    homes: HashMap<u64, u64>,
+    /// Per page-content hash, the first page seen with that content.
+    by_content: HashMap<u64, u64>,
 }
 
 /// Instructions [`Translator::insns`] holds.
@@ -97,6 +104,8 @@ impl Translator {
             hot_runs,
             insns: Vec::with_capacity(INSN_POOL),
             body: prologue(&mut Asm::new(0)),
+            homes: HashMap::new(),
+            by_content: HashMap::new(),
         })
     }
 
@@ -107,6 +116,8 @@ impl Translator {
         self.heat.fill(0);
         self.arena.reset();
         self.insns.clear();
+        self.homes.clear();
+        self.by_content.clear();
     }
 
     /// Runs the block at `pa` if it is translated; returns whether it was.
@@ -137,7 +148,7 @@ impl Translator {
                 self.heat[slot] += 1;
                 return false;
             }
-            match self.translate(slot, &block, bus) {
+            match self.translate(slot, &block, hart, bus) {
                 Some(translated) => entry = translated,
                 None => return false,
             }
@@ -162,33 +173,48 @@ impl Translator {
         }
     }
 
-    fn translate(&mut self, slot: usize, block: &Block, bus: &mut Bus) -> Option<usize> {
-        let (ram, code_lines) = bus.ram_pointers();
-        let links = Links {
-            tags: self.tags.as_ptr() as usize,
-            entries: self.entries.as_ptr() as usize,
-            ram: ram as usize,
-            code_lines: code_lines as usize,
-            body: self.body,
-            fma: std::arch::is_x86_feature_detected!("fma"),
-        };
+    /// Translates `block` (in `slot`), or finds the translation of the
+    /// same code on its page's home page (see [`Translator::home_of`]).
+    fn translate(&mut self, slot: usize, block: &Block, hart: &Hart, bus: &mut Bus) -> Option<usize> {
         // When the arena or the pool is full, everything is dropped and the
         // block translated again into the empty ones.
         for _ in 0..2 {
             if self.insns.len() + block.insns.len() > INSN_POOL {
                 self.clear();
             }
+            // The translation is made for, and kept at, the block's place
+            // on its home page: its chains lead to the blocks there.
+            let mut home = self.home_of(block.pa, hart, bus);
+            let home_slot = slot_of(home);
+            if home_slot == slot && home != block.pa {
+                home = block.pa; // the two would keep displacing each other
+            }
+            if home != block.pa && self.tags[home_slot] == home && self.entries[home_slot] != 0 {
+                let entry = self.entries[home_slot];
+                (self.tags[slot], self.entries[slot]) = (block.pa, entry);
+                return Some(entry);
+            }
+            let (ram, code_lines) = bus.ram_pointers();
+            let links = Links {
+                tags: self.tags.as_ptr() as usize,
+                entries: self.entries.as_ptr() as usize,
+                ram: ram as usize,
+                code_lines: code_lines as usize,
+                body: self.body,
+                fma: std::arch::is_x86_feature_detected!("fma"),
+            };
             let first = self.insns.len();
             self.insns.extend_from_slice(block.insns);
             let copy = Block {
+                pa: home,
                 insns: &self.insns[first..],
-                ..*block
+                costs: block.costs,
             };
             let code = assemble(&copy, &links);
             match self.arena.place(&code) {
                 Some(entry) => {
-                    self.tags[slot] = block.pa;
-                    self.entries[slot] = entry;
+                    (self.tags[home_slot], self.entries[home_slot]) = (home, entry);
+                    (self.tags[slot], self.entries[slot]) = (block.pa, entry);
                     return Some(entry);
                 }
                 None => self.clear(),
@@ -196,6 +222,54 @@ impl Translator {
         }
         None
     }
+
+    /// Where the code at `pa` is translated: the same place on its page's
+    /// home page. Many processes running one program each hold a copy of
+    /// its text, page for page; they share one translation of each page
+    /// (as they would share one copy of the pages in the host's caches),
+    /// rather than a translation per copy, which multiplies the host code
+    /// a quantum's work runs through by the number of copies.
+    ///
+    /// A page's home is the first page translated from that held the same
+    /// 4 KiB when it was first seen, or the page itself. A page is shared
+    /// only if the hart fetches from it through a leaf without W (text, not
+    /// data). Both pages are then marked as code whole, so any write to
+    /// either drops every translation and this table with them: until
+    /// then they stay identical, and a translation made from one is right
+    /// for the other, chains included.
+    fn home_of(&mut self, pa: u64, hart: &Hart, bus: &mut Bus) -> u64 {
+        let page = pa & !(PAGE_SIZE - 1);
+        let offset = pa - page;
+        if let Some(&home) = self.homes.get(&page) {
+            return home + offset;
+        }
+        let mut home = page;
+        if hart.fetches_from_read_only_page(hart.pc) {
+            if let Some(bytes) = bus.ram_slice(page, PAGE_SIZE) {
+                let hash = content_hash(bytes);
+                match self.by_content.get(&hash) {
+                    Some(&other) if bus.ram_slice(other, PAGE_SIZE) == Some(bytes) => home = other,
+                    _ => {
+                        self.by_content.insert(hash, page);
+                    }
+                }
+            }
+        }
+        if home != page {
+            bus.mark_code(page, PAGE_SIZE);
+            bus.mark_code(home, PAGE_SIZE);
+        }
+        self.homes.insert(page, home);
+        home + offset
+    }
+}
+
+/// A hash of a page's bytes, for finding pages with the same contents.
+fn content_hash(bytes: &[u8]) -> u64 {
+    bytes.chunks_exact(8).fold(0, |hash: u64, word| {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        (hash.rotate_left(5) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    })
 }
 
 /// A decoded block, as the block cache holds it.

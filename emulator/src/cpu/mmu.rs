@@ -242,6 +242,20 @@ impl Hart {
         }
     }
 
+    /// Whether this hart fetches the instructions at `va` from a page it
+    /// cannot write: paging is on and the page's leaf, as the TLB holds
+    /// it, lacks W (program text, as opposed to data or a kernel's own
+    /// pages). False when the TLB does not say.
+    pub(super) fn fetches_from_read_only_page(&self, va: u64) -> bool {
+        if self.prv == Priv::M || self.csr.satp >> 60 != SATP_MODE_SV39 {
+            return false;
+        }
+        let vpn = (va >> PAGE_SHIFT) & ((1 << 27) - 1);
+        self.tlb
+            .lookup(vpn)
+            .is_some_and(|(_, flags)| flags & Pte::W.bits() == 0)
+    }
+
     /// Translates a virtual address to a physical one.
     #[inline]
     pub fn translate(&mut self, bus: &mut Bus, va: u64, access: Access) -> Result<u64, Trap> {
