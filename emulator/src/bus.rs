@@ -36,6 +36,10 @@ pub struct Ram {
     /// is written. Lines, not pages, so that data kept next to code (a
     /// kernel's .data after its .text) does not make the code look modified.
     code_lines: Vec<u64>,
+    /// The words of `code_lines` set nonzero since the last
+    /// [`Bus::forget_code`], which then costs what was marked rather than
+    /// RAM's size.
+    marked_words: Vec<usize>,
     /// Bumped by every write to a line whose bit was set: the decoded
     /// blocks are stale from then on.
     code_generation: u64,
@@ -74,6 +78,7 @@ impl Ram {
         Ram {
             bytes,
             code_lines: vec![0; (size >> CODE_LINE_SHIFT).div_ceil(64) + 1],
+            marked_words: Vec::new(),
             code_generation: 0,
             watched_line: None,
             watch_hit: false,
@@ -109,8 +114,16 @@ impl Ram {
     /// Marks RAM bytes [off, off + len) as decoded code.
     fn mark_code(&mut self, off: usize, len: usize) {
         for line in off >> CODE_LINE_SHIFT..=(off + len.max(1) - 1) >> CODE_LINE_SHIFT {
-            self.code_lines[line >> 6] |= 1 << (line & 63);
+            self.mark_line(line);
         }
+    }
+
+    fn mark_line(&mut self, line: usize) {
+        let word = &mut self.code_lines[line >> 6];
+        if *word == 0 {
+            self.marked_words.push(line >> 6);
+        }
+        *word |= 1 << (line & 63);
     }
 
     #[inline]
@@ -298,7 +311,7 @@ impl Bus {
         if let Some(off) = self.ram.offset(pa, 1) {
             let line = off >> CODE_LINE_SHIFT;
             self.ram.watched_line = Some(line);
-            self.ram.code_lines[line >> 6] |= 1 << (line & 63);
+            self.ram.mark_line(line);
         }
     }
 
@@ -317,6 +330,20 @@ impl Bus {
     /// The same, without forgetting it.
     pub fn watch_hit(&self) -> bool {
         self.ram.watch_hit
+    }
+
+    /// Unmarks every line marked as code (but the watched one), for when
+    /// every decoded block and translation has been dropped: a line holds
+    /// decoded code only once decoded from again, and writes to lines
+    /// that held code before need not drop what was decoded since.
+    pub(crate) fn forget_code(&mut self) {
+        let ram = &mut self.ram;
+        for word in ram.marked_words.drain(..) {
+            ram.code_lines[word] = 0;
+        }
+        if let Some(line) = ram.watched_line {
+            ram.mark_line(line);
+        }
     }
 
     /// Counts writes to pages holding decoded instructions (see `mark_code`).

@@ -145,6 +145,7 @@ impl BlockCache {
         self.ensure_allocated();
         if self.generation != bus.code_generation() {
             self.tags.fill(u64::MAX);
+            bus.forget_code();
             self.generation = bus.code_generation();
             #[cfg(all(target_arch = "x86_64", unix))]
             if let Some(translator) = &mut self.translator {
