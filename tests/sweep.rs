@@ -20,6 +20,8 @@ fn options(harts: &str, program: &str, args: &[&str]) -> SweepOptions {
         program_name: format!("{program}.elf"),
         program: std::fs::read(program_path(program)).unwrap(),
         args: args.iter().map(|s| s.to_string()).collect(),
+        jit: true,
+        jit_hot_runs: rvmsmp::cpu::JIT_HOT_RUNS,
     }
 }
 
@@ -53,13 +55,17 @@ fn bad_hart_ranges_are_refused_with_the_expected_form() {
 }
 
 #[test]
-fn a_sweep_gives_the_same_bytes_every_time_whatever_the_threads() {
+fn a_sweep_gives_the_same_bytes_every_time_whatever_the_threads_or_translation() {
     let mut o = options("1..5", "syscall_mix", &["-k", "3", "-r", "40"]);
     o.jobs = 1;
     let a = sweep::measure(&o).unwrap();
     o.jobs = 3;
     let b = sweep::measure(&o).unwrap();
     assert_eq!(a, b);
+    o.jit = false;
+    assert_eq!(sweep::measure(&o).unwrap(), a, "interpreted (--no-jit)");
+    (o.jit, o.jit_hot_runs) = (true, 0);
+    assert_eq!(sweep::measure(&o).unwrap(), a, "every block translated at once");
     assert_eq!(a.to_csv(), b.to_csv());
     assert_eq!(a.to_json(), b.to_json());
     assert_eq!(a.to_svg().unwrap(), b.to_svg().unwrap());

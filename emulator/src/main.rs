@@ -128,6 +128,14 @@ struct SweepArgs {
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
+    /// Interpret every instruction instead of translating hot code to x86-64; same results, slower
+    #[arg(long)]
+    no_jit: bool,
+
+    /// Runs of a block of code before it is translated to x86-64 (0: at once)
+    #[arg(long, default_value_t = rvmsmp::cpu::JIT_HOT_RUNS, value_name = "N")]
+    jit_hot_runs: u8,
+
     /// The static RV64 Linux executable to run
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
@@ -160,6 +168,8 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         program_name: name.replace(char::is_whitespace, "_"),
         program: bytes,
         args: args.args.clone(),
+        jit: !args.no_jit,
+        jit_hot_runs: args.jit_hot_runs,
     };
     sweep::run(&options)?;
     Ok(ExitCode::SUCCESS)

@@ -88,6 +88,10 @@ pub struct SweepOptions {
     pub program_name: String,
     pub program: Vec<u8>,
     pub args: Vec<String>,
+    /// How the host runs the guest (`--no-jit`, `--jit-hot-runs`); the
+    /// results are the same either way, so sweep.json does not record it.
+    pub jit: bool,
+    pub jit_hot_runs: u8,
 }
 
 /// The options as recorded in sweep.json: those that decide the results
@@ -263,6 +267,8 @@ fn run_one(options: &SweepOptions, harts: usize) -> Result<Measured, EmuError> {
         ram_size: options.mem_mib.saturating_mul(1 << 20),
         quantum: options.quantum,
         max_cycles: options.max_cycles,
+        jit: options.jit,
+        jit_hot_runs: options.jit_hot_runs,
         ..MachineConfig::default()
     };
     let processes = if harts == 1 {
