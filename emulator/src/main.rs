@@ -128,13 +128,8 @@ struct SweepArgs {
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
-    /// Interpret every instruction instead of translating hot code to x86-64; same results, slower
-    #[arg(long)]
-    no_jit: bool,
-
-    /// Runs of a block of code before it is translated to x86-64 (0: at once)
-    #[arg(long, default_value_t = rvmsmp::cpu::JIT_HOT_RUNS, value_name = "N")]
-    jit_hot_runs: u8,
+    #[command(flatten)]
+    jit: JitArgs,
 
     /// The static RV64 Linux executable to run
     #[arg(value_name = "PROG.elf")]
@@ -168,8 +163,8 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         program_name: name.replace(char::is_whitespace, "_"),
         program: bytes,
         args: args.args.clone(),
-        jit: !args.no_jit,
-        jit_hot_runs: args.jit_hot_runs,
+        jit: !args.jit.no_jit,
+        jit_hot_runs: args.jit.jit_hot_runs,
     };
     sweep::run(&options)?;
     Ok(ExitCode::SUCCESS)
@@ -194,6 +189,13 @@ struct MachineArgs {
     #[arg(long, default_value_t = rvmsmp::machine::DEFAULT_QUANTUM, value_name = "Q")]
     quantum: u64,
 
+    #[command(flatten)]
+    jit: JitArgs,
+}
+
+/// How the host runs guest code; the results are the same either way.
+#[derive(Args)]
+struct JitArgs {
     /// Interpret every instruction instead of translating hot code to x86-64; same results, slower
     #[arg(long)]
     no_jit: bool,
@@ -210,8 +212,8 @@ impl MachineArgs {
             ram_size: self.mem.saturating_mul(1 << 20),
             quantum: self.quantum,
             max_cycles: self.max_cycles,
-            jit: !self.no_jit,
-            jit_hot_runs: self.jit_hot_runs,
+            jit: !self.jit.no_jit,
+            jit_hot_runs: self.jit.jit_hot_runs,
             ..MachineConfig::default()
         }
     }
