@@ -159,9 +159,15 @@ pub struct Bus {
     pub(crate) blocks: Option<Box<crate::cpu::blocks::BlockCache>>,
     /// Set when the machine must stop; harts check it between slices.
     pub exit: Option<ExitReason>,
-    /// Counts device accesses that may have changed an interrupt line, so a
-    /// hart parked in WFI can tell, cheaply, that nothing changed for it.
+    /// Counts device accesses that may have changed any hart's interrupt
+    /// lines, so a hart parked in WFI can tell, cheaply, that nothing
+    /// changed for it (see [`Bus::irq_epoch_of`]).
     pub irq_epoch: u64,
+    /// Per hart, counts CLINT writes to its own msip or mtimecmp: an IPI
+    /// sent to one hart leaves the others' lines alone.
+    hart_epochs: Vec<u64>,
+    /// Counts writes to the CLINT (the trap trace looks for IPIs there).
+    pub clint_writes: u64,
     /// LR reservations: the reserved 8-byte granule of each hart, if any.
     /// Any store to a reserved granule, by any hart, breaks the reservation.
     reservations: Vec<Option<u64>>,
@@ -205,6 +211,8 @@ impl Bus {
             blocks: Some(Box::default()),
             exit: None,
             irq_epoch: 0,
+            hart_epochs: vec![0; harts],
+            clint_writes: 0,
             reservations: vec![None; harts],
             reserved: 0,
         })
@@ -352,6 +360,15 @@ impl Bus {
         self.ram.code_generation
     }
 
+    /// Changes whenever a device access may have changed hart `hart`'s
+    /// interrupt lines (both counts only grow, so their sum moves when
+    /// either does).
+    #[inline]
+    pub fn irq_epoch_of(&self, hart: usize) -> u64 {
+        self.irq_epoch
+            .wrapping_add(self.hart_epochs.get(hart).copied().unwrap_or(0))
+    }
+
     /// Hart `hart` reserves the granule holding `pa` (LR).
     pub fn reserve(&mut self, hart: usize, pa: u64) {
         if let Some(slot) = self.reservations.get_mut(hart) {
@@ -395,13 +412,18 @@ impl Bus {
 
     /// A device register read by hart `hart` at cycle `now`; `None` is an
     /// access fault (no device there, or a size the device refuses).
+    ///
+    /// Accesses that may change an interrupt line bump `irq_epoch`; the
+    /// others (the annotation device, the test finisher, CLINT and virtio
+    /// reads) leave parked harts alone.
     pub fn read_mmio(&mut self, pa: u64, size: u64, _hart: usize, now: u64) -> Option<u64> {
-        self.irq_epoch += 1; // reading a UART register or claiming at the PLIC changes lines
         if memmap::CLINT.contains(pa, size) {
             self.clint.read(pa - memmap::CLINT.base, size, now)
         } else if memmap::PLIC.contains(pa, size) {
+            self.irq_epoch += 1; // a claim lowers the line
             self.plic.read(pa - memmap::PLIC.base, size)
         } else if memmap::UART0.contains(pa, size) {
+            self.irq_epoch += 1; // reading a byte or IIR may lower the line
             let v = self.uart.read(pa - memmap::UART0.base, size);
             self.update_uart_irq();
             v
@@ -417,14 +439,21 @@ impl Bus {
     }
 
     /// A device register write by hart `hart` at cycle `now`.
+    /// (`irq_epoch` as for reads.)
     pub fn write_mmio(&mut self, pa: u64, size: u64, value: u64, hart: usize, now: u64) -> Option<()> {
-        self.irq_epoch += 1;
-        let _ = hart;
         if memmap::CLINT.contains(pa, size) {
-            self.clint.write(pa - memmap::CLINT.base, size, value, now)
+            let offset = pa - memmap::CLINT.base;
+            match Clint::hart_written(offset).and_then(|h| self.hart_epochs.get_mut(h)) {
+                Some(epoch) => *epoch += 1,
+                None => self.irq_epoch += 1,
+            }
+            self.clint_writes += 1;
+            self.clint.write(offset, size, value, now)
         } else if memmap::PLIC.contains(pa, size) {
+            self.irq_epoch += 1;
             self.plic.write(pa - memmap::PLIC.base, size, value)
         } else if memmap::UART0.contains(pa, size) {
+            self.irq_epoch += 1;
             let r = self.uart.write(pa - memmap::UART0.base, size, value);
             self.update_uart_irq();
             r
@@ -440,6 +469,7 @@ impl Bus {
         } else if memmap::ANNOTATE.contains(pa, size) {
             self.annotate.write(pa - memmap::ANNOTATE.base, size, value, hart, now)
         } else if memmap::VIRTIO_SLOTS.contains(pa, size) {
+            self.irq_epoch += 1;
             self.virtio_write(pa - memmap::VIRTIO_SLOTS.base, size, value, now)
         } else {
             None

@@ -108,7 +108,7 @@ pub struct Hart {
     pub(crate) cost: CycleModel,
     /// State changes for cycle accounting, drained by the machine each round.
     pub transitions: Vec<(u64, Transition)>,
-    /// The bus's irq_epoch when the lines were last read, and the next timer
+    /// `Bus::irq_epoch_of` this hart when the lines were last read, and the next timer
     /// event then: while neither changes, a parked hart has nothing to check.
     seen_epoch: u64,
     seen_timer: Option<u64>,
@@ -344,7 +344,7 @@ impl Hart {
     /// slice to `until` is spent waiting. Returns whether it was.
     #[inline]
     pub(crate) fn skip_parked_slice(&mut self, bus: &Bus, until: u64) -> bool {
-        if self.waiting && bus.irq_epoch == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
+        if self.waiting && bus.irq_epoch_of(self.id) == self.seen_epoch && self.seen_timer.is_none_or(|t| t >= until) {
             self.stats.wfi_cycles += until.saturating_sub(self.cycle);
             self.cycle = self.cycle.max(until);
             return true;
@@ -361,9 +361,12 @@ impl Hart {
         // The lines change only through a device (which bumps irq_epoch), a
         // timer reaching its compare value (at seen_timer) or the hart's own
         // CSR writes (resync); otherwise they are as last read.
-        if self.lines_stale || bus.irq_epoch != self.seen_epoch || self.seen_timer.is_some_and(|t| t <= self.cycle) {
+        if self.lines_stale
+            || bus.irq_epoch_of(self.id) != self.seen_epoch
+            || self.seen_timer.is_some_and(|t| t <= self.cycle)
+        {
             self.refresh_interrupt_lines(bus);
-            self.seen_epoch = bus.irq_epoch;
+            self.seen_epoch = bus.irq_epoch_of(self.id);
             self.seen_timer = self.next_timer_event(bus);
             self.lines_stale = false;
         }

@@ -75,7 +75,7 @@ impl Filter {
 pub struct TrapTrace {
     out: Box<dyn Write>,
     filter: Filter,
-    /// The bus's device-access count before the current instruction.
+    /// The bus's count of CLINT writes before the current instruction.
     epoch: u64,
     /// The first write error, reported at the end.
     pub error: Option<std::io::Error>,
@@ -115,15 +115,15 @@ const MSIP_END: u64 = 0x4000;
 
 impl Observer for TrapTrace {
     fn before(&mut self, _hart: &mut Hart, bus: &Bus) -> bool {
-        // Every device access moves the bus's epoch: an instruction that
-        // leaves it alone sent no IPI, and needs no closer look.
-        self.epoch = bus.irq_epoch;
+        // Every write to the CLINT moves the bus's epoch: an instruction
+        // that leaves it alone sent no IPI, and needs no closer look.
+        self.epoch = bus.clint_writes;
         false
     }
 
     fn after(&mut self, hart: &mut Hart, bus: &Bus, event: &HartEvent) -> bool {
         if let HartEvent::Retired { insn, .. } = event {
-            if bus.irq_epoch != self.epoch && self.filter.wants(hart.id, hart.cycle) {
+            if bus.clint_writes != self.epoch && self.filter.wants(hart.id, hart.cycle) {
                 // An IPI is a store of an odd value to a hart's msip. A store
                 // writes no register, so the registers are still its own.
                 if let Some(a) = access::of(insn, &hart.x, &hart.f) {

@@ -85,6 +85,18 @@ impl Clint {
         Some(())
     }
 
+    /// The hart whose interrupt lines a write at `offset` may change (its
+    /// msip or mtimecmp); `None` for mtime, which every hart's timer reads.
+    pub fn hart_written(offset: u64) -> Option<usize> {
+        if offset < MTIMECMP_BASE {
+            Some(((offset - MSIP_BASE) / 4) as usize)
+        } else if offset < MTIME {
+            Some(((offset - MTIMECMP_BASE) / 8) as usize)
+        } else {
+            None
+        }
+    }
+
     /// The register containing `offset`: its start and its value at cycle
     /// `now`. An 8-byte access must be aligned to its register.
     fn register(&self, offset: u64, now: u64) -> Option<(u64, u64)> {
