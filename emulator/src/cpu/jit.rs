@@ -59,10 +59,8 @@ type BlockFn = unsafe extern "sysv64" fn(*mut Hart, *mut Bus, u64);
 /// otherwise keep evicting each other's blocks and be translated again).
 pub(super) struct Translator {
     arena: CodeArena,
-    /// Per slot ([`slot_of`]): the block's physical address, or `u64::MAX`.
-    tags: Vec<u64>,
-    /// Per slot: the translated function's address, or 0.
-    entries: Vec<usize>,
+    /// Per slot ([`slot_of`]): the block and its translation.
+    slots: Vec<Slot>,
     /// Per slot: runs so far, up to `hot_runs`.
     heat: Vec<u8>,
     /// Runs that make a block hot (see `MachineConfig::jit_hot_runs`).
@@ -78,6 +76,23 @@ pub(super) struct Translator {
     homes: HashMap<u64, u64>,
     /// Per page-content hash, the first page seen with that content.
     by_content: HashMap<u64, u64>,
+}
+
+/// A slot of the translator's table: a block's physical address (or
+/// `u64::MAX`) and the address of its translation (or 0: not translated
+/// yet), side by side, so that a lookup touches one line of host memory.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Slot {
+    tag: u64,
+    entry: usize,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        tag: u64::MAX,
+        entry: 0,
+    };
 }
 
 /// Instructions [`Translator::insns`] holds.
@@ -98,8 +113,7 @@ impl Translator {
     pub(super) fn new(hot_runs: u8) -> Option<Translator> {
         Some(Translator {
             arena: CodeArena::new(ARENA_BYTES)?,
-            tags: vec![u64::MAX; SLOTS],
-            entries: vec![0; SLOTS],
+            slots: vec![Slot::EMPTY; SLOTS],
             heat: vec![0; SLOTS],
             hot_runs,
             insns: Vec::with_capacity(INSN_POOL),
@@ -111,8 +125,7 @@ impl Translator {
 
     /// Forgets every translation (the code they were made from changed).
     pub(super) fn clear(&mut self) {
-        self.tags.fill(u64::MAX);
-        self.entries.fill(0);
+        self.slots.fill(Slot::EMPTY);
         self.heat.fill(0);
         self.arena.reset();
         self.insns.clear();
@@ -124,10 +137,11 @@ impl Translator {
     #[inline]
     pub(super) fn run_translated(&mut self, pa: u64, hart: &mut Hart, bus: &mut Bus) -> bool {
         let slot = slot_of(pa);
-        if self.tags[slot] != pa || self.entries[slot] == 0 {
+        let Slot { tag, entry } = self.slots[slot];
+        if tag != pa || entry == 0 {
             return false;
         }
-        self.call(self.entries[slot], hart, bus);
+        self.call(entry, hart, bus);
         true
     }
 
@@ -137,12 +151,14 @@ impl Translator {
     #[inline]
     pub(super) fn run(&mut self, block: Block, hart: &mut Hart, bus: &mut Bus) -> bool {
         let slot = slot_of(block.pa);
-        if self.tags[slot] != block.pa {
-            self.tags[slot] = block.pa;
-            self.entries[slot] = 0;
+        if self.slots[slot].tag != block.pa {
+            self.slots[slot] = Slot {
+                tag: block.pa,
+                entry: 0,
+            };
             self.heat[slot] = 0;
         }
-        let mut entry = self.entries[slot];
+        let mut entry = self.slots[slot].entry;
         if entry == 0 {
             if self.heat[slot] < self.hot_runs {
                 self.heat[slot] += 1;
@@ -189,15 +205,17 @@ impl Translator {
             if home_slot == slot && home != block.pa {
                 home = block.pa; // the two would keep displacing each other
             }
-            if home != block.pa && self.tags[home_slot] == home && self.entries[home_slot] != 0 {
-                let entry = self.entries[home_slot];
-                (self.tags[slot], self.entries[slot]) = (block.pa, entry);
-                return Some(entry);
+            let at_home = self.slots[home_slot];
+            if home != block.pa && at_home.tag == home && at_home.entry != 0 {
+                self.slots[slot] = Slot {
+                    tag: block.pa,
+                    entry: at_home.entry,
+                };
+                return Some(at_home.entry);
             }
             let (ram, code_lines) = bus.ram_pointers();
             let links = Links {
-                tags: self.tags.as_ptr() as usize,
-                entries: self.entries.as_ptr() as usize,
+                slots: self.slots.as_ptr() as usize,
                 ram: ram as usize,
                 code_lines: code_lines as usize,
                 body: self.body,
@@ -213,8 +231,8 @@ impl Translator {
             let code = assemble(&copy, &links);
             match self.arena.place(&code) {
                 Some(entry) => {
-                    (self.tags[home_slot], self.entries[home_slot]) = (home, entry);
-                    (self.tags[slot], self.entries[slot]) = (block.pa, entry);
+                    self.slots[home_slot] = Slot { tag: home, entry };
+                    self.slots[slot] = Slot { tag: block.pa, entry };
                     return Some(entry);
                 }
                 None => self.clear(),
@@ -286,8 +304,8 @@ pub(super) struct Block<'a> {
 /// the next block's translation, when there is one and the dispatcher
 /// would run it translated next anyway.
 struct Links {
-    tags: usize,
-    entries: usize,
+    /// The translator's table of [`Slot`]s.
+    slots: usize,
     /// RAM's first byte and its code-line bitmap (see `Bus::ram_pointers`).
     ram: usize,
     code_lines: usize,
@@ -1121,8 +1139,8 @@ fn chain(a: &mut Asm, block: &Block, delta: i64, links: &Links) {
     }
     let pa = block.pa.wrapping_add(delta as u64);
     let slot = slot_of(pa);
-    let tag = (links.tags + 8 * slot) as i64;
-    let entry = (links.entries + 8 * slot) as i64;
+    let tag = (links.slots + std::mem::size_of::<Slot>() * slot + offset_of!(Slot, tag)) as i64;
+    let entry = (links.slots + std::mem::size_of::<Slot>() * slot + offset_of!(Slot, entry)) as i64;
     let body = links.body as i32;
     let (lookup, linked) = (a.new_dynamic_label(), a.new_dynamic_label());
     let (site, extend) = (a.new_dynamic_label(), a.new_dynamic_label());
