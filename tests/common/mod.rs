@@ -203,6 +203,10 @@ pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),
+        // A failing case is reported after at most a minute of shrinking
+        // (a case that runs to its cycle bound takes seconds, and shrinking
+        // may try thousands), rather than when shrinking ends.
+        max_shrink_time: 60_000,
         ..proptest::test_runner::Config::default()
     }
 }
