@@ -7,7 +7,8 @@
 //! fsync returned; `cat`, `wc` and `cp` agree with the host's; the file
 //! calls agree with Linux (fscheck, also under qemu-riscv64); a corrupt
 //! image gives EIO or a clear stop; without a disk, file calls fail with
-//! ENOENT. (The device itself is tested in `disk_device`.)
+//! ENOENT; `rvmsmp sweep --disk` gives every run the image and leaves it
+//! unchanged. (The device itself is tested in `disk_device`.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -545,4 +546,45 @@ fn the_kernel_uses_the_disk_on_qemu_system_virt() {
     }
     let (clean, report) = check(&img);
     assert!(clean, "{report}");
+}
+
+#[test]
+fn a_sweep_gives_every_run_the_disk_and_leaves_the_image_unchanged() {
+    let scratch = Scratch::new("sweep");
+    let img = mkfs(&scratch, "sweep.img", &[("hello.txt", b"hello\n")]);
+    let before = std::fs::read(&img).unwrap();
+    let out_dir = scratch.path("out");
+    let elf = program_path("fswork");
+    let sweep = |disk: Option<&Path>| {
+        let mut args = vec!["sweep", "--harts", "1..3", "--out", s(&out_dir)];
+        if let Some(disk) = disk {
+            args.extend(["--disk", s(disk)]);
+        }
+        args.extend([s(&elf), "-s", "8192"]);
+        rvmsmp(&args)
+    };
+
+    // fswork writes and reads back a file per process: every run must
+    // have had a disk to succeed.
+    let out = sweep(Some(&img));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read(&img).unwrap() == before, "the sweep changed the image");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["options"]["disk"], "sweep.img");
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+
+    // Without it, the first run fails, and the sweep says which and how.
+    let out = sweep(None);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("the run on 1 harts failed"), "{stderr}");
+
+    // An image that is not one is refused before any run, naming it.
+    let bad = scratch.path("bad.img");
+    std::fs::write(&bad, b"not a disk").unwrap();
+    let out = sweep(Some(&bad));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.img") && stderr.lines().count() == 1, "{stderr}");
 }

@@ -22,6 +22,8 @@ fn options(harts: &str, program: &str, args: &[&str]) -> SweepOptions {
         args: args.iter().map(|s| s.to_string()).collect(),
         jit: true,
         jit_hot_runs: rvmsmp::cpu::JIT_HOT_RUNS,
+        disk: None,
+        disk_latency: rvmsmp::devices::virtio_blk::DEFAULT_LATENCY,
     }
 }
 

@@ -128,6 +128,15 @@ struct SweepArgs {
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
+    /// Give every run the file system image IMG as its disk (docs/disk.md), in snapshot mode: each run
+    /// starts from the image as it is, its writes stay in its own memory, and IMG is left unchanged
+    #[arg(long, value_name = "IMG")]
+    disk: Option<PathBuf>,
+
+    /// Cycles the disk takes to serve one request (it serves them one at a time, in order)
+    #[arg(long, default_value_t = rvmsmp::devices::virtio_blk::DEFAULT_LATENCY, value_name = "CYCLES", requires = "disk")]
+    disk_latency: u64,
+
     #[command(flatten)]
     jit: JitArgs,
 
@@ -165,6 +174,8 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         args: args.args.clone(),
         jit: !args.jit.no_jit,
         jit_hot_runs: args.jit.jit_hot_runs,
+        disk: args.disk.clone(),
+        disk_latency: args.disk_latency,
     };
     sweep::run(&options)?;
     Ok(ExitCode::SUCCESS)

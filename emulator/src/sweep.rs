@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::accounting::HartState;
 use crate::devices::uart::NoInput;
+use crate::devices::virtio_blk::{DiskImage, VirtioBlk};
 use crate::error::EmuError;
 use crate::kernel::{self, Workload};
 use crate::machine::{Machine, MachineConfig};
@@ -92,6 +93,12 @@ pub struct SweepOptions {
     /// results are the same either way, so sweep.json does not record it.
     pub jit: bool,
     pub jit_hot_runs: u8,
+    /// A file system image every run gets as its disk, in snapshot mode:
+    /// each starts from the image as it is, and its writes stay in its own
+    /// memory (the image is left unchanged). With the disk's latency in
+    /// cycles per request.
+    pub disk: Option<PathBuf>,
+    pub disk_latency: u64,
 }
 
 /// The options as recorded in sweep.json: those that decide the results
@@ -107,6 +114,11 @@ pub struct RecordedOptions {
     pub slice_ticks: Option<u64>,
     pub program: String,
     pub args: Vec<String>,
+    /// The disk image's file name and latency, when the runs had a disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_latency: Option<u64>,
 }
 
 /// One run of the sweep.
@@ -287,6 +299,10 @@ fn run_one(options: &SweepOptions, harts: usize) -> Result<Measured, EmuError> {
     };
     let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput))?;
     machine.record_timelines();
+    if let Some(path) = &options.disk {
+        let image = DiskImage::open(path, true)?;
+        machine.bus.virtio_blk = Some(VirtioBlk::new(image, options.disk_latency));
+    }
     kernel::boot(&mut machine, &workload)?;
     let reason = machine.run();
     if reason != ExitReason::Finisher(0) {
@@ -297,9 +313,13 @@ fn run_one(options: &SweepOptions, harts: usize) -> Result<Measured, EmuError> {
             ExitReason::Deadlock => "every hart waited for an interrupt that could not come".to_string(),
             other => format!("it stopped with {other:?}"),
         };
+        let disk = options
+            .disk
+            .as_ref()
+            .map_or(String::new(), |path| format!(" --disk {} --snapshot", path.display()));
         return Err(EmuError::Config(format!(
-            "sweep: the run on {harts} harts failed: {why} (`rvmsmp run --harts {harts} --procs {processes} ...` \
-             shows its output)"
+            "sweep: the run on {harts} harts failed: {why} (`rvmsmp run --harts {harts} --procs {processes}{disk} \
+             ...` shows its output)"
         )));
     }
     let share = if harts == BASELINE_HARTS {
@@ -428,6 +448,11 @@ pub fn measure(options: &SweepOptions) -> Result<SweepResult, EmuError> {
         }
         .validate()?;
     }
+    if let Some(path) = &options.disk {
+        // Refused before any run, with the image named, as `run --disk` does.
+        DiskImage::open(path, true)?;
+        crate::fs::check_formatted(path).map_err(|e| EmuError::bad_input(path, e.0))?;
+    }
     let measured = run_all(options, &counts)?;
     let base = measured
         .iter()
@@ -473,6 +498,11 @@ pub fn measure(options: &SweepOptions) -> Result<SweepResult, EmuError> {
             slice_ticks: options.slice_ticks,
             program: options.program_name.clone(),
             args: options.args.clone(),
+            disk: options.disk.as_ref().map(|path| {
+                path.file_name()
+                    .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            }),
+            disk_latency: options.disk.as_ref().map(|_| options.disk_latency),
         },
         share,
         baseline,
