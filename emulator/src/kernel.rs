@@ -68,6 +68,43 @@ pub fn bootargs(w: &Workload) -> String {
     line
 }
 
+/// The most entries a program's argv holds, its name included: the
+/// kernel's MAXARG (guest-os/param.h), past which it drops arguments.
+pub const MAX_ARGV: usize = 32;
+/// The longest command line the kernel takes, in bytes (its buffer in
+/// guest-os/main.c, less the terminating NUL); a longer one is a panic.
+pub const MAX_COMMAND_LINE: usize = 1023;
+
+/// Refuses a workload whose command line the kernel would not pass on as
+/// given: it splits the line at spaces, drops arguments past [`MAX_ARGV`]
+/// and stops on a line longer than [`MAX_COMMAND_LINE`].
+pub fn check_command_line(w: &Workload) -> Result<(), EmuError> {
+    let refuse = |problem: String| Err(EmuError::Config(format!("{problem} (docs/kernel-interface.md)")));
+    if let Some(arg) = w.args.iter().find(|a| a.is_empty() || a.contains(' ')) {
+        return refuse(format!(
+            "the program argument {arg:?} cannot be passed: the kernel's command line separates \
+             arguments with spaces, so each must be one non-empty word"
+        ));
+    }
+    if w.args.len() >= MAX_ARGV {
+        return refuse(format!(
+            "{} program arguments: the kernel passes at most {} (argv holds {MAX_ARGV} entries with the \
+             program's name)",
+            w.args.len(),
+            MAX_ARGV - 1
+        ));
+    }
+    let line = bootargs(w);
+    if line.len() > MAX_COMMAND_LINE {
+        return refuse(format!(
+            "the kernel command line would be {} bytes, and the kernel takes at most {MAX_COMMAND_LINE}: \
+             shorten the program's arguments",
+            line.len()
+        ));
+    }
+    Ok(())
+}
+
 /// A cpio archive in the "newc" format holding one executable file.
 pub fn initramfs(name: &str, contents: &[u8]) -> Vec<u8> {
     let entry = cpio::newc::Builder::new(name).mode(0o100_755).nlink(1);
@@ -82,6 +119,7 @@ pub fn initrd_address(ram_base: u64, ram_size: u64) -> u64 {
 
 /// Loads the kernel and the workload into `machine`, ready to run.
 pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
+    check_command_line(w)?;
     let kernel_path = Path::new("<built-in kernel>");
     let kernel = ElfImage::parse(kernel_path, KERNEL_ELF)?;
     let archive = initramfs(&w.name, &w.program);
@@ -117,6 +155,51 @@ pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_limits_are_the_kernels() {
+        let param = include_str!("../../guest-os/param.h");
+        let maxarg = param
+            .lines()
+            .find_map(|l| l.strip_prefix("#define MAXARG "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("param.h defines MAXARG");
+        assert_eq!(maxarg.parse::<usize>().unwrap(), MAX_ARGV);
+        let main = include_str!("../../guest-os/main.c");
+        let buffer = format!("static char cmdline[{}];", MAX_COMMAND_LINE + 1);
+        assert!(main.contains(&buffer), "guest-os/main.c declares {buffer}");
+    }
+
+    #[test]
+    fn command_lines_the_kernel_would_change_are_refused() {
+        let workload = |args: &[&str]| Workload {
+            name: "prog".into(),
+            program: Vec::new(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            procs: 1,
+            seed: 0,
+            master_runs_user: false,
+            slice_ticks: None,
+        };
+        assert!(check_command_line(&workload(&["-k", "4.65", "a\tb"])).is_ok());
+        for bad in [&["a b"][..], &["x", ""]] {
+            let err = check_command_line(&workload(bad)).unwrap_err().to_string();
+            assert!(err.contains("one non-empty word"), "{err}");
+        }
+        let most: Vec<String> = (0..MAX_ARGV - 1).map(|i| i.to_string()).collect();
+        let most: Vec<&str> = most.iter().map(String::as_str).collect();
+        assert!(check_command_line(&workload(&most)).is_ok());
+        let too_many = [most.as_slice(), &["x"]].concat();
+        let err = check_command_line(&workload(&too_many)).unwrap_err().to_string();
+        assert!(err.contains("at most 31"), "{err}");
+        let long = "x".repeat(MAX_COMMAND_LINE);
+        let err = check_command_line(&workload(&[&long])).unwrap_err().to_string();
+        assert!(err.contains("at most 1023"), "{err}");
+        // The longest line that fits.
+        let fits = "x".repeat(MAX_COMMAND_LINE - bootargs(&workload(&[])).len() - 1);
+        assert_eq!(bootargs(&workload(&[&fits])).len(), MAX_COMMAND_LINE);
+        assert!(check_command_line(&workload(&[&fits])).is_ok());
+    }
 
     #[test]
     fn initramfs_is_newc_with_a_trailer() {

@@ -283,20 +283,8 @@ fn run_one(options: &SweepOptions, harts: usize) -> Result<Measured, EmuError> {
         jit_hot_runs: options.jit_hot_runs,
         ..MachineConfig::default()
     };
-    let processes = if harts == 1 {
-        options.procs_per_slave
-    } else {
-        (harts - 1) * options.procs_per_slave
-    };
-    let workload = Workload {
-        name: options.program_name.clone(),
-        program: options.program.clone(),
-        args: options.args.clone(),
-        procs: processes,
-        seed: options.seed,
-        master_runs_user: false,
-        slice_ticks: options.slice_ticks,
-    };
+    let processes = processes(options, harts);
+    let workload = workload(options, processes);
     let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput))?;
     machine.record_timelines();
     if let Some(path) = &options.disk {
@@ -427,6 +415,25 @@ pub fn bound(slaves: f64, s: f64) -> f64 {
     }
 }
 
+/// The processes of the run on `harts` harts: `--procs-per-slave` per
+/// slave, or as many on the master alone.
+fn processes(options: &SweepOptions, harts: usize) -> usize {
+    harts.saturating_sub(1).max(1) * options.procs_per_slave
+}
+
+/// What the kernel runs in each run: `processes` copies of the program.
+fn workload(options: &SweepOptions, processes: usize) -> Workload {
+    Workload {
+        name: options.program_name.clone(),
+        program: options.program.clone(),
+        args: options.args.clone(),
+        procs: processes,
+        seed: options.seed,
+        master_runs_user: false,
+        slice_ticks: options.slice_ticks,
+    }
+}
+
 /// Runs the sweep and measures it, without printing or writing anything.
 pub fn measure(options: &SweepOptions) -> Result<SweepResult, EmuError> {
     if options.procs_per_slave == 0 {
@@ -448,6 +455,9 @@ pub fn measure(options: &SweepOptions) -> Result<SweepResult, EmuError> {
         }
         .validate()?;
     }
+    // The longest command line is the one with the most processes.
+    let most = counts.iter().map(|&harts| processes(options, harts)).max().unwrap_or(1);
+    kernel::check_command_line(&workload(options, most))?;
     if let Some(path) = &options.disk {
         // Refused before any run, with the image named, as `run --disk` does.
         DiskImage::open(path, true)?;

@@ -312,6 +312,38 @@ fn run_hello_on_8_harts() {
 }
 
 #[test]
+fn program_arguments_the_kernel_would_split_or_drop_are_refused() {
+    let hello = program("hello");
+    let many: Vec<String> = (0..32).map(|i| i.to_string()).collect();
+    let long = "x".repeat(1100);
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["a b"], "\"a b\" cannot be passed"),
+        (vec!["x", ""], "\"\" cannot be passed"),
+        (many.iter().map(String::as_str).collect(), "at most 31"),
+        (vec![&long], "at most 1023"),
+    ];
+    for (args, problem) in cases {
+        for command in ["run", "sweep"] {
+            let mut argv = vec![command];
+            if command == "sweep" {
+                argv.extend(["--harts", "1..2", "--out", "/nonexistent/never-written"]);
+            }
+            argv.push(&hello);
+            argv.extend(&args);
+            let out = rvmsmp(&argv);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+            assert_eq!(err.lines().count(), 1, "{command}: {err}");
+            assert!(err.contains(problem), "{command}: {err}");
+        }
+    }
+    // Tabs, and the most arguments the kernel passes (31 with "a\tb"), are fine.
+    let most: Vec<&str> = many[..30].iter().map(String::as_str).collect();
+    let out = rvmsmp(&[["run", hello.as_str(), "a\tb"].as_slice(), &most].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn run_exit_status_is_the_programs() {
     let out = rvmsmp(&["run", "--harts", "2", &program("exit_code"), "9"]);
     assert_eq!(out.status.code(), Some(9));
