@@ -80,6 +80,12 @@ pub const MAX_COMMAND_LINE: usize = 1023;
 /// and stops on a line longer than [`MAX_COMMAND_LINE`].
 pub fn check_command_line(w: &Workload) -> Result<(), EmuError> {
     let refuse = |problem: String| Err(EmuError::Config(format!("{problem} (docs/kernel-interface.md)")));
+    if w.name == CPIO_TRAILER {
+        return refuse(format!(
+            "a program file named {CPIO_TRAILER} cannot go into the initramfs, where that name ends the \
+             archive: rename the file"
+        ));
+    }
     if let Some(arg) = w.args.iter().find(|a| a.is_empty() || a.contains(' ')) {
         return refuse(format!(
             "the program argument {arg:?} cannot be passed: the kernel's command line separates \
@@ -104,6 +110,9 @@ pub fn check_command_line(w: &Workload) -> Result<(), EmuError> {
     }
     Ok(())
 }
+
+/// The name of the entry that ends a "newc" cpio archive.
+const CPIO_TRAILER: &str = "TRAILER!!!";
 
 /// A cpio archive in the "newc" format holding one executable file.
 pub fn initramfs(name: &str, contents: &[u8]) -> Vec<u8> {
@@ -182,6 +191,12 @@ mod tests {
             slice_ticks: None,
         };
         assert!(check_command_line(&workload(&["-k", "4.65", "a\tb"])).is_ok());
+        let trailer = Workload {
+            name: CPIO_TRAILER.into(),
+            ..workload(&[])
+        };
+        let err = check_command_line(&trailer).unwrap_err().to_string();
+        assert!(err.contains("rename the file"), "{err}");
         for bad in [&["a b"][..], &["x", ""]] {
             let err = check_command_line(&workload(bad)).unwrap_err().to_string();
             assert!(err.contains("one non-empty word"), "{err}");
