@@ -19,7 +19,7 @@ pub const KERNEL_ELF: &[u8] = include_bytes!("../../guest-os/build/kernel.elf");
 /// What to run on the kernel.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    /// The program's file name inside the initramfs (and its argv[0]).
+    /// The program's file name inside the initramfs (and its `argv[0]`).
     pub name: String,
     pub program: Vec<u8>,
     pub args: Vec<String>,

@@ -82,7 +82,7 @@ pub struct HartStats {
 #[derive(Clone, Debug)]
 pub struct Hart {
     pub id: usize,
-    /// Integer registers; x[0] is always zero.
+    /// Integer registers; `x[0]` is always zero.
     pub x: [u64; 32],
     /// Floating-point registers, 64 bits wide; a single is held NaN-boxed
     /// (upper 32 bits all ones).
@@ -314,9 +314,9 @@ impl Hart {
 
     /// Runs this hart until its clock reaches `until` (or the machine stops).
     ///
-    /// In a run of merged rounds ([`Hart::merge_rounds`]) translated code
-    /// may move `until` on, quantum by quantum ([`Hart::extend_merged_slice`]);
-    /// the slice then ends at [`Hart::slice_until`].
+    /// In a run of merged rounds (`Hart::merge_rounds`) translated code
+    /// may move `until` on, quantum by quantum (`Hart::extend_merged_slice`);
+    /// the slice then ends at `Hart::slice_until`.
     pub fn run_slice(&mut self, bus: &mut Bus, until: u64) {
         self.slice_until = until;
         if self.skip_parked_slice(bus, until) {
