@@ -10,7 +10,7 @@
 //! the programs, so a failure is reproduced with the values it prints. CI
 //! installs qemu-riscv64; elsewhere a missing QEMU skips the test.
 
-mod generator;
+pub(crate) mod generator;
 
 use std::collections::BTreeMap;
 use std::io::Read;

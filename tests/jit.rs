@@ -306,31 +306,23 @@ enum Atomic {
     AmomaxuD,
 }
 
-/// A 16-bit instruction, shown as its assembly.
+/// An encoded instruction, shown as its assembly.
 #[derive(Clone)]
-struct Parcel {
+struct Shown<Bits> {
     text: String,
-    bits: u16,
+    bits: Bits,
 }
 
-impl std::fmt::Debug for Parcel {
+impl<Bits> std::fmt::Debug for Shown<Bits> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
     }
 }
 
-/// A 32-bit instruction, shown as its assembly.
-#[derive(Clone)]
-struct Word {
-    text: String,
-    bits: u32,
-}
-
-impl std::fmt::Debug for Word {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
+/// A 16-bit instruction.
+type Parcel = Shown<u16>;
+/// A 32-bit instruction.
+type Word = Shown<u32>;
 
 /// One piece of a random program.
 #[derive(Clone, Debug)]
@@ -795,14 +787,7 @@ fn compressed_alu() -> impl Strategy<Value = Item> {
         (nonzero_reg(), nonzero_reg()).prop_map(move |(d, s)| c(format!("c.mv x{d}, x{s}"), asm::c_mv(d, s))),
         (nonzero_reg(), nonzero_reg()).prop_map(move |(d, s)| c(format!("c.add x{d}, x{s}"), asm::c_add(d, s))),
         (
-            select(vec![
-                ("c.sub", asm::c_sub as fn(u32, u32) -> u16),
-                ("c.xor", asm::c_xor),
-                ("c.or", asm::c_or),
-                ("c.and", asm::c_and),
-                ("c.subw", asm::c_subw),
-                ("c.addw", asm::c_addw),
-            ]),
+            select(crate::diff::generator::COMPRESSED_REG_OPS),
             compressed_reg(),
             compressed_reg()
         )

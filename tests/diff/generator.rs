@@ -447,6 +447,16 @@ type EncR = fn(u32, u32, u32) -> u32;
 type EncI = fn(u32, u32, i32) -> u32;
 type Enc2 = fn(u32, u32) -> u32;
 type EncC = fn(u32, u32) -> u16;
+
+/// The 16-bit instructions rd = rd op rs2 on x8-x15, with their names.
+pub(crate) const COMPRESSED_REG_OPS: &[(&str, EncC)] = &[
+    ("c.sub", asm::c_sub),
+    ("c.xor", asm::c_xor),
+    ("c.or", asm::c_or),
+    ("c.and", asm::c_and),
+    ("c.subw", asm::c_subw),
+    ("c.addw", asm::c_addw),
+];
 type R3 = (&'static str, EncR);
 type I3 = (&'static str, EncI);
 
@@ -1045,15 +1055,7 @@ impl Gen<'_> {
             7..=10 => {
                 let (rd, rs2) = (self.cwr(), self.csrc());
                 self.maybe_edge(rd, 20);
-                let ops: &[(&str, EncC)] = &[
-                    ("c.sub", asm::c_sub),
-                    ("c.xor", asm::c_xor),
-                    ("c.or", asm::c_or),
-                    ("c.and", asm::c_and),
-                    ("c.subw", asm::c_subw),
-                    ("c.addw", asm::c_addw),
-                ];
-                let (name, f) = self.rng.pick(ops);
+                let (name, f) = self.rng.pick(COMPRESSED_REG_OPS);
                 self.half(name, f(rd, rs2), format!("{name} {}, {}", reg_name(rd), reg_name(rs2)));
             }
             11 => {

@@ -65,11 +65,16 @@ fn ends_block(op: Op) -> bool {
     )
 }
 
-/// The slot for the block starting at `pa`. The page number is folded in,
-/// so that blocks at the same offset in different pages do not all compete
-/// for one slot.
+/// A block start spread over table indices (taken modulo a table's size):
+/// the page number is folded in, so that blocks at the same offset in
+/// different pages do not all compete for one slot.
+pub(super) fn spread(pa: u64) -> usize {
+    ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize
+}
+
+/// The slot for the block starting at `pa`.
 fn slot_of(pa: u64) -> usize {
-    ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS
+    spread(pa) % SLOTS
 }
 
 /// The shared cache of decoded blocks.

@@ -407,22 +407,6 @@ impl Hart {
         Ok(())
     }
 
-    /// For translated code: executes an F or D instruction that reads and
-    /// writes only f registers and fcsr ([`in_place`]), unless it would
-    /// trap; returns whether it did. What it leaves alone (pc, the
-    /// counters, x registers) is translated code's to keep.
-    pub(super) fn execute_fp_in_place(&mut self, insn: &Insn, bus: &mut Bus) -> bool {
-        use Op::*;
-        let rounds = !matches!(
-            insn.op,
-            FsgnjS | FsgnjnS | FsgnjxS | FminS | FmaxS | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD
-        );
-        if self.csr.mstatus & mstatus::FS == 0 || (rounds && self.rounding_mode(insn).is_err()) {
-            return false;
-        }
-        self.execute_fp(insn, bus).is_ok()
-    }
-
     /// The instructions with a rounding mode: arithmetic and conversions.
     fn execute_rounded(&mut self, insn: &Insn) -> Result<(), Trap> {
         use Op::*;

@@ -100,11 +100,9 @@ const INSN_POOL: usize = 1 << 18;
 /// Slots of the translator's table.
 const SLOTS: usize = 1 << 16;
 
-/// The slot for the translation of the block starting at `pa`. The page
-/// number is folded in, so that blocks at the same offset in different
-/// pages do not all compete for one slot.
+/// The slot for the translation of the block starting at `pa`.
 fn slot_of(pa: u64) -> usize {
-    ((pa >> 1) ^ (pa >> 12).wrapping_mul(0x9e37_79b9)) as usize % SLOTS
+    super::blocks::spread(pa) % SLOTS
 }
 
 impl Translator {
@@ -1104,12 +1102,14 @@ fn floating_point(a: &mut Asm, insn: &Insn, pending: &Pending, slow_paths: &mut 
 }
 
 /// Executes an F or D instruction in place for translated code (see
-/// [`floating_point`]); nonzero when it was not done.
+/// [`floating_point`]); nonzero when it was not done. An instruction that
+/// would trap (FS off, a reserved rounding mode) fails before it changes
+/// anything, and the slow path then takes the trap.
 unsafe extern "sysv64" fn fp_in_place(hart: *mut Hart, bus: *mut Bus, insn: *const Insn) -> u64 {
     // SAFETY: called only from translated code, with the pointers it was
     // given by `Translator::run` and an instruction of its block.
     let (hart, bus, insn) = unsafe { (&mut *hart, &mut *bus, &*insn) };
-    (!hart.execute_fp_in_place(insn, bus)) as u64
+    hart.execute_fp(insn, bus).is_err() as u64
 }
 
 /// Goes on to the block `delta` bytes past this block's start, whose pc is
@@ -1309,21 +1309,17 @@ fn alu(a: &mut Asm, insn: &Insn, here: i64) {
         Slliw => dynasm!(a ; .arch x64 ; shl eax, shamt_w ; movsxd rax, eax),
         Srliw => dynasm!(a ; .arch x64 ; shr eax, shamt_w ; movsxd rax, eax),
         Sraiw => dynasm!(a ; .arch x64 ; sar eax, shamt_w ; movsxd rax, eax),
-        Addw => {
-            with_rs2!(a, insn, add eax, 32);
-            dynasm!(a ; .arch x64 ; movsxd rax, eax);
-        }
-        Subw => {
-            with_rs2!(a, insn, sub eax, 32);
+        Addw | Subw | Mulw => {
+            match insn.op {
+                Addw => with_rs2!(a, insn, add eax, 32),
+                Subw => with_rs2!(a, insn, sub eax, 32),
+                _ => with_rs2!(a, insn, imul eax, 32),
+            }
             dynasm!(a ; .arch x64 ; movsxd rax, eax);
         }
         Sllw => dynasm!(a ; .arch x64 ; shl eax, cl ; movsxd rax, eax),
         Srlw => dynasm!(a ; .arch x64 ; shr eax, cl ; movsxd rax, eax),
         Sraw => dynasm!(a ; .arch x64 ; sar eax, cl ; movsxd rax, eax),
-        Mulw => {
-            with_rs2!(a, insn, imul eax, 32);
-            dynasm!(a ; .arch x64 ; movsxd rax, eax);
-        }
         op => unreachable!("{op:?} is not translated natively"),
     }
     put(a, insn.rd, RAX);
