@@ -128,9 +128,15 @@ pub fn initrd_address(ram_base: u64, ram_size: u64) -> u64 {
 
 /// Loads the kernel and the workload into `machine`, ready to run.
 pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
+    boot_kernel(machine, w, Path::new("<built-in kernel>"), KERNEL_ELF)
+}
+
+/// Boots `w` on the kernel image `kernel_elf` (read from `kernel_path`)
+/// instead of the built-in one: a kernel under development, or one built
+/// from the same sources with other options.
+pub fn boot_kernel(machine: &mut Machine, w: &Workload, kernel_path: &Path, kernel_elf: &[u8]) -> Result<(), EmuError> {
     check_command_line(w)?;
-    let kernel_path = Path::new("<built-in kernel>");
-    let kernel = ElfImage::parse(kernel_path, KERNEL_ELF)?;
+    let kernel = ElfImage::parse(kernel_path, kernel_elf)?;
     let archive = initramfs(&w.name, &w.program);
     let ram = machine.bus.ram_region();
     let start = initrd_address(ram.base, ram.size);

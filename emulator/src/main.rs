@@ -278,6 +278,11 @@ struct RunArgs {
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
+    /// Boot the kernel image FILE instead of the built-in one (a kernel built from guest-os/ with
+    /// `make OUT=DIR`, for instance: no rebuild of rvmsmp needed)
+    #[arg(long, value_name = "FILE")]
+    kernel: Option<PathBuf>,
+
     /// At exit, print to standard error a table per hart (instructions, cycles, % of cycles in user mode, in
     /// the kernel, waiting for the master and idle, requests raised and served) and a summary (master
     /// utilisation, requests per million cycles, waiting and service times, longest queues, useful work)
@@ -404,10 +409,17 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         machine.bus.annotate.record = true;
     }
     args.disk.attach(&mut machine, true)?;
-    kernel::boot(&mut machine, &workload)?;
+    let kernel_elf = match &args.kernel {
+        Some(path) => read_input(path)?,
+        None => kernel::KERNEL_ELF.to_vec(),
+    };
+    match &args.kernel {
+        Some(path) => kernel::boot_kernel(&mut machine, &workload, path, &kernel_elf)?,
+        None => kernel::boot(&mut machine, &workload)?,
+    }
     let symbols = || Symbols {
         tables: vec![
-            SymbolTable::from_elf("kernel", kernel::KERNEL_ELF),
+            SymbolTable::from_elf("kernel", &kernel_elf),
             SymbolTable::from_elf("user", &workload.program),
         ],
     };
