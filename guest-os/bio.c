@@ -91,7 +91,7 @@ void wake_all(struct waitlist *w) {
   w->head = w->tail = NULL;
   while (p) {
     struct proc *next = p->next;
-    annotate(EV_IO_DONE, p->pid, 0, 0);
+    annotate(EV_IO_DONE, p->tid, 0, 0);
     ready_push(p);
     p = next;
   }
@@ -243,7 +243,7 @@ int64 op_end(struct proc *p, int64 result) {
     block = log_header_block();
     break;
   }
-  annotate(EV_IO_WAIT, p->pid, block, 0);
+  annotate(EV_IO_WAIT, p->tid, block, 0);
   return p->tf->a0;
 }
 

@@ -18,6 +18,9 @@ enum annotate_event {
   EV_RESUMED = 9,
   EV_IO_WAIT = 10, // a process blocks for the disk: pid, block (0: a free buffer; the log header: the log)
   EV_IO_DONE = 11, // it is ready again: pid
+  EV_THREAD_CREATED = 12, // clone: new tid, its process's pid, the creating tid
+  EV_EXEC = 13,           // execve succeeded: tid, pid
+  EV_SIGNAL = 14,         // a signal taken: tid, signal, handler (0: the default action)
 };
 // QUEUE_LENGTH says which way a process moved (ARG2).
 #define QUEUE_PUSH 1
@@ -51,7 +54,11 @@ int64 fs_newfstatat(struct proc *p);
 // exec.c
 #define EXEC_BAD_IMAGE (-1)
 #define EXEC_NO_MEMORY (-2)
-int exec_first(struct proc *p, const char *elf, uint64 elf_size, int argc, char **argv);
+#define EXEC_TOO_BIG (-3)
+struct mm;
+int exec_first(struct proc *p, const char *elf, uint64 elf_size, int argc, char **argv, int envc, char **envp);
+int exec_load(struct mm *mm, const char *elf, uint64 size, int argc, char **argv, int envc, char **envp, uint64 *entry,
+              uint64 *sp);
 
 // fdt.c
 struct boot_info {
@@ -81,7 +88,8 @@ void main(void);
 // master.c
 void master_loop(void) __attribute__((noreturn));
 void master_usertrap(void) __attribute__((noreturn));
-void exit_process(struct proc *p, int status);
+void note_exit_status(int status);
+void master_kick(struct proc *t);
 extern uint64 slice_ticks;
 extern int master_runs_user;
 
@@ -92,22 +100,55 @@ void power_off(int status) __attribute__((noreturn));
 void backtrace(uint64 fp);
 
 // proc.c
+struct process;
 struct proc *proc_alloc(void);
-void proc_free(struct proc *p);
+struct proc *thread_clone(struct proc *parent);
+struct proc *process_fork(struct proc *parent, int share_vm, int *err);
+int thread_switch_mm(struct proc *p, struct mm *mm);
+struct process *process_by_pid(int pid);
+void process_free(struct process *ps);
+int shell_status(int wait_status);
+struct process *process_at(int index);
+struct proc *thread_by_tid(int tid);
+void for_each_thread(struct process *ps, void (*f)(struct proc *, void *), void *arg);
+void for_each_child(struct process *ps, void (*f)(struct process *, void *), void *arg);
 void ready_push(struct proc *p);
 struct proc *ready_pop(void);
+struct proc *ready_pop_for(int hart);
 int ready_length(void);
+int ready_for(int hart);
 int proc_index(struct proc *p);
 void sleep_insert(struct proc *p);
+void sleep_add(struct proc *p);
+void sleep_remove(struct proc *p);
 struct proc *sleep_pop_due(uint64 now);
+void sleep_expired(struct proc *p);
 uint64 sleep_next_wake(void);
+void thread_block(struct proc *p, int kind, uint64 deadline);
+void thread_wake(struct proc *p, int64 result);
+void thread_exit(struct proc *p);
+int process_stop_threads(struct process *ps, struct proc *except);
+void process_terminate(struct proc *p, int status);
 extern int live_procs;
+
+// futex.c
+void futex_forget(struct proc *p);
+void futex_wake_word(struct proc *p, uint64 uaddr, int n);
+uint64 timespec_ticks(int64 sec, int64 nsec);
+
+// sysproc.c
+void child_wait_forget(struct proc *p);
+void wake_child_waiters(struct process *parent);
+
+// file.c (descriptors across fork and exec)
+int fd_fork(struct proc *parent, struct proc *child);
+void fd_exec(struct proc *p);
 
 // slave.c
 void slave_main(void) __attribute__((noreturn));
 void slave_trap(void) __attribute__((noreturn));
 void post_request(int hart, uint64 kind, uint64 scause, uint64 stval, uint64 nr);
-void run_user(uint64 satp, struct trapframe *tf, void (*handler)(void)) __attribute__((noreturn));
+void run_user(uint64 satp, struct trapframe *tf, uint64 tf_va, void (*handler)(void)) __attribute__((noreturn));
 
 // string.c
 void *memset(void *dst, int c, uint64 n);
@@ -135,7 +176,10 @@ void kvmmap(uint64 pa, uint64 size);
 extern pagetable_t kernel_pagetable;
 void kvminit(void);
 void kvminithart(void);
-pagetable_t uvm_create(struct trapframe *tf);
+pagetable_t uvm_create(void);
+int uvm_map_kernel_page(pagetable_t pt, uint64 va, uint64 pa, int perm);
+void uvm_unmap_kernel_page(pagetable_t pt, uint64 va);
+int uvm_copy(pagetable_t from, pagetable_t to);
 int uvm_map(pagetable_t pt, uint64 va, uint64 size, int perm);
 void uvm_unmap(pagetable_t pt, uint64 va, uint64 size);
 void uvm_free(pagetable_t pt);

@@ -4,6 +4,7 @@
 #include "defs.h"
 #include "memlayout.h"
 #include "param.h"
+#include "mm.h"
 #include "proc.h"
 #include "riscv.h"
 
@@ -44,7 +45,7 @@ struct program_header {
 #define AT_RANDOM 25
 #define AT_EXECFN 31
 
-static int load_segments(struct proc *p, const char *elf, uint64 size, const struct elf_header *eh, uint64 *phdr_va) {
+static int load_segments(struct mm *mm, const char *elf, uint64 size, const struct elf_header *eh, uint64 *phdr_va) {
   uint64 top = 0;
   *phdr_va = 0;
   if (eh->phentsize != sizeof(struct program_header) || eh->phoff > size ||
@@ -59,12 +60,12 @@ static int load_segments(struct proc *p, const char *elf, uint64 size, const str
         ph.memsz > MMAP_TOP - ph.vaddr)
       return EXEC_BAD_IMAGE;
     int perm = (ph.flags & PF_R ? PTE_R : 0) | (ph.flags & PF_W ? PTE_W : 0) | (ph.flags & PF_X ? PTE_X : 0);
-    if (uvm_map(p->pagetable, ph.vaddr, ph.memsz, perm | PTE_R) < 0)
+    if (uvm_map(mm->pagetable, ph.vaddr, ph.memsz, perm | PTE_R) < 0)
       return EXEC_NO_MEMORY;
     // Copy the file part through the kernel's view of the new pages.
     for (uint64 done = 0; done < ph.filesz;) {
       uint64 va = ph.vaddr + done;
-      uint64 pa = uvm_translate(p->pagetable, va, 0);
+      uint64 pa = uvm_translate(mm->pagetable, va, 0);
       uint64 n = PGSIZE - (va & (PGSIZE - 1));
       if (n > ph.filesz - done)
         n = ph.filesz - done;
@@ -78,47 +79,70 @@ static int load_segments(struct proc *p, const char *elf, uint64 size, const str
   }
   if (top == 0)
     return EXEC_BAD_IMAGE;
-  p->brk_base = p->brk = PGROUNDUP(top);
+  mm->brk_base = mm->brk = PGROUNDUP(top);
   return 0;
 }
 
-// Pushes bytes onto the new stack (through the kernel's view); returns the new sp.
-static uint64 push(struct proc *p, uint64 sp, const void *data, uint64 len) {
+// Pushes bytes onto the new stack (through the kernel's view); returns the
+// new sp, or 0 when the stack is full.
+static uint64 push(struct mm *mm, uint64 sp, const void *data, uint64 len) {
+  if (sp < len || sp - len < USTACK_TOP - USTACK_PAGES * PGSIZE)
+    return 0;
   sp -= len;
-  if (copy_out(p->pagetable, sp, data, len) < 0)
-    panic("exec: stack overflow");
+  if (copy_out(mm->pagetable, sp, data, len) < 0)
+    return 0;
   return sp;
 }
 
-// Sets up process p to run the ELF image with the given arguments.
-// Returns 0, EXEC_BAD_IMAGE or EXEC_NO_MEMORY.
-int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv) {
+// Checks that `elf` is a RISC-V RV64 ELF executable; its header in *eh.
+int exec_check(const char *elf, uint64 size, struct elf_header *eh) {
+  if (size < sizeof *eh)
+    return EXEC_BAD_IMAGE;
+  memcpy(eh, elf, sizeof *eh);
+  if (memcmp(eh->ident, "\177ELF", 4) != 0 || eh->ident[4] != 2 || eh->ident[5] != 1 || eh->machine != EM_RISCV)
+    return EXEC_BAD_IMAGE;
+  return 0;
+}
+
+// Loads the ELF image into the empty address space mm and lays out its
+// stack with the arguments and environment: the entry point and the
+// initial sp in *entry and *sp. Returns 0, EXEC_BAD_IMAGE, EXEC_NO_MEMORY
+// or EXEC_TOO_BIG (the strings do not fit on the stack).
+int exec_load(struct mm *mm, const char *elf, uint64 size, int argc, char **argv, int envc, char **envp, uint64 *entry,
+              uint64 *sp_out) {
   struct elf_header eh;
-  if (size < sizeof eh)
-    return EXEC_BAD_IMAGE;
-  memcpy(&eh, elf, sizeof eh);
-  if (memcmp(eh.ident, "\177ELF", 4) != 0 || eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_RISCV)
-    return EXEC_BAD_IMAGE;
-  uint64 phdr_va;
-  int err = load_segments(p, elf, size, &eh, &phdr_va);
+  int err = exec_check(elf, size, &eh);
   if (err < 0)
     return err;
-  if (uvm_map(p->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
+  uint64 phdr_va;
+  err = load_segments(mm, elf, size, &eh, &phdr_va);
+  if (err < 0)
+    return err;
+  if (uvm_map(mm->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
     return EXEC_NO_MEMORY;
-  p->mmap_next = MMAP_TOP;
+  mm->mmap_next = MMAP_TOP;
 
-  // Strings first, at the top of the stack.
+  // Strings first, at the top of the stack: the environment, then argv.
   uint64 sp = USTACK_TOP;
-  uint64 argv_va[MAXARG + 1];
   if (argc > MAXARG)
     argc = MAXARG;
+  if (envc > MAXARG)
+    envc = MAXARG;
+  static uint64 argv_va[MAXARG + 1], envp_va[MAXARG + 1];
+  for (int i = envc - 1; i >= 0; i--)
+    if (!(envp_va[i] = sp = push(mm, sp, envp[i], strlen(envp[i]) + 1)))
+      return EXEC_TOO_BIG;
+  envp_va[envc] = 0;
   for (int i = argc - 1; i >= 0; i--)
-    argv_va[i] = sp = push(p, sp, argv[i], strlen(argv[i]) + 1);
+    if (!(argv_va[i] = sp = push(mm, sp, argv[i], strlen(argv[i]) + 1)))
+      return EXEC_TOO_BIG;
   argv_va[argc] = 0;
-  uint64 execfn = argv_va[0];
+  uint64 execfn = argc ? argv_va[0] : 0;
   // 16 bytes for AT_RANDOM: fixed, so runs are reproducible.
   static const uint8 random_bytes[16] = {0x72, 0x76, 0x6d, 0x73, 0x6d, 0x70, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  uint64 random_va = sp = push(p, sp, random_bytes, sizeof random_bytes);
+  uint64 random_va = sp = push(mm, sp, random_bytes, sizeof random_bytes);
+  if (!sp)
+    return EXEC_TOO_BIG;
 
   // AT_HWCAP: one bit per single-letter extension (bit n = letter 'A' + n), as Linux reports rv64imafdc.
   uint64 hwcap = 0;
@@ -129,18 +153,32 @@ int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **ar
       {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_HWCAP, hwcap}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
       {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, execfn}, {AT_NULL, 0},
   };
-  // Then, from sp upwards: argc, argv[], NULL, envp[] (empty) NULL, auxv; sp 16-byte aligned.
-  uint64 words = 1 + (argc + 1) + 1 + 2 * (sizeof auxv / sizeof auxv[0]);
+  // Then, from sp upwards: argc, argv[], NULL, envp[], NULL, auxv; sp 16-byte aligned.
+  uint64 words = 1 + (argc + 1) + (envc + 1) + 2 * (sizeof auxv / sizeof auxv[0]);
+  if (sp < words * 8 + 16 || ((sp - words * 8) & ~15UL) < USTACK_TOP - USTACK_PAGES * PGSIZE)
+    return EXEC_TOO_BIG;
   sp = (sp - words * 8) & ~15UL;
   uint64 at = sp;
-  uint64 argc64 = argc, zero = 0;
-  copy_out(p->pagetable, at, &argc64, 8), at += 8;
-  copy_out(p->pagetable, at, argv_va, (argc + 1) * 8), at += (argc + 1) * 8;
-  copy_out(p->pagetable, at, &zero, 8), at += 8;
-  copy_out(p->pagetable, at, auxv, sizeof auxv);
+  uint64 argc64 = argc;
+  copy_out(mm->pagetable, at, &argc64, 8), at += 8;
+  copy_out(mm->pagetable, at, argv_va, (argc + 1) * 8), at += (argc + 1) * 8;
+  copy_out(mm->pagetable, at, envp_va, (envc + 1) * 8), at += (envc + 1) * 8;
+  copy_out(mm->pagetable, at, auxv, sizeof auxv);
+  *entry = eh.entry;
+  *sp_out = sp;
+  return 0;
+}
 
+// Sets up the new process p (an empty address space) to run the ELF image
+// with the given arguments and environment. Returns 0, EXEC_BAD_IMAGE,
+// EXEC_NO_MEMORY or EXEC_TOO_BIG.
+int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv, int envc, char **envp) {
+  uint64 entry, sp;
+  int err = exec_load(p->mm, elf, size, argc, argv, envc, envp, &entry, &sp);
+  if (err < 0)
+    return err;
   memset(p->tf, 0, sizeof *p->tf);
-  p->tf->epc = eh.entry;
+  p->tf->epc = entry;
   p->tf->sp = sp;
   return 0;
 }

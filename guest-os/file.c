@@ -184,6 +184,28 @@ void fd_close_all(struct proc *p) {
   p->has_files = 0;
 }
 
+// fork: the child gets a copy of the parent's descriptors, sharing their
+// open files. Returns 0, or -1 when out of memory.
+int fd_fork(struct proc *parent, struct proc *child) {
+  child->closed_fds = parent->closed_fds;
+  struct fdtable *from = fdtable(parent, 0);
+  if (!from)
+    return 0;
+  struct fdtable *to = fdtable(child, 1);
+  if (!to)
+    return -1;
+  for (int fd = 0; fd < NOFILE; fd++) {
+    to->fd[fd] = from->fd[fd];
+    if (to->fd[fd] && to->fd[fd]->type == FT_INODE)
+      to->fd[fd]->refs++;
+  }
+  return 0;
+}
+
+// execve: descriptors opened with O_CLOEXEC would close here; the flag is
+// not kept yet, so every descriptor stays open.
+void fd_exec(struct proc *p) { (void)p; }
+
 // ---- User memory ----
 
 // Copies a path from user memory: 0, -EFAULT or -ENAMETOOLONG.

@@ -73,7 +73,7 @@ static void start_programs(void) {
     struct proc *p = proc_alloc();
     if (!p)
       panic("cannot create process %d of %d: out of memory or process slots", k + 1, procs);
-    int err = exec_first(p, elf, size, argc, argv);
+    int err = exec_first(p, elf, size, argc, argv, 0, NULL);
     if (err == EXEC_NO_MEMORY)
       panic("cannot create process %d of %d: out of memory", k + 1, procs);
     if (err < 0) {

@@ -6,7 +6,9 @@
 #include "defs.h"
 #include "memlayout.h"
 #include "param.h"
+#include "mm.h"
 #include "proc.h"
+#include "signal.h"
 #include "riscv.h"
 #include "ring.h"
 
@@ -29,6 +31,10 @@ static void idle_push(int hart) {
   annotate(EV_HART_IDLE, hart, 0, 0);
 }
 
+// A hart that stays idle goes back to the end of the queue, without a new
+// HART_IDLE event (it never stopped being idle).
+static void idle_push_back(int hart) { idle_harts[(idle_head + idle_count++) % NCPU] = hart; }
+
 static int idle_pop(void) {
   int hart = idle_harts[idle_head];
   idle_head = (idle_head + 1) % NCPU;
@@ -42,56 +48,107 @@ static void assign(int hart, struct proc *p) {
   running[hart] = p;
   p->state = RUNNING;
   p->hart = hart;
-  annotate(EV_PROCESS_ASSIGNED, hart, p->pid, 0);
+  annotate(EV_PROCESS_ASSIGNED, hart, p->tid, 0);
   if (hart == 0)
     return;
   struct mailbox *mb = &mailboxes[hart];
   mb->satp = MAKE_SATP(p->pagetable);
   mb->tf = (uint64)p->tf;
-  mb->pid = p->pid;
+  mb->tf_va = p->tf_va;
+  mb->pid = p->tid;
   fence();
   mb->answered = 1;
   fence();
   *(volatile uint32 *)CLINT_MSIP(hart) = 1;
 }
 
-void exit_process(struct proc *p, int status) {
-  annotate(EV_PROCESS_EXIT, p->pid, status, 0);
-  p->exit_status = status;
-  if (status != 0 && first_failure == 0)
-    first_failure = status;
-  proc_free(p);
+// A process the kernel started has ended with wait status `status`: the
+// first failure (as a shell reports it: the exit code, or 128 + the
+// signal) becomes the machine's power-off status.
+void note_exit_status(int status) {
+  if (shell_status(status) != 0 && first_failure == 0)
+    first_failure = shell_status(status);
 }
 
-// Serves one request from `hart`, whose process (if any) is running[hart].
+// Brings thread t, running on another hart, into the master soon: an IPI
+// ends its time in user mode (its trap posts a request, which sees why).
+void master_kick(struct proc *t) {
+  if (t->hart > 0)
+    *(volatile uint32 *)CLINT_MSIP(t->hart) = 1;
+}
+
+// The signal a fault raises, and its si_code.
+static int fault_signal(uint64 scause, int *code) {
+  switch (scause) {
+  case CAUSE_ILLEGAL_INSTRUCTION: *code = ILL_ILLOPC; return SIGILL;
+  case CAUSE_BREAKPOINT: *code = TRAP_BRKPT; return SIGTRAP;
+  case 0: case 4: case 6: *code = BUS_ADRALN; return SIGBUS; // misaligned
+  case 1: case 5: case 7: *code = SEGV_ACCERR; return SIGSEGV; // access faults
+  default: *code = SEGV_MAPERR; return SIGSEGV;
+  }
+}
+
+// A fault the kernel does not resolve: the thread's SIGSEGV (or the
+// like). With no handler to take it the process ends, as it always did,
+// with a line on the console.
+static void user_fault(struct proc *p, int hart, uint64 scause, uint64 stval) {
+  int code;
+  int sig = fault_signal(scause, &code);
+  struct ksigaction *act = sigaction_of(p->process, sig);
+  if (act->handler <= SIG_IGN || (p->sigmask & SIGSET_BIT(sig)))
+    printf("rvmsmp: killed pid %d on hart %d: %s at pc %p, tval %p\n", p->process->pid, hart, cause_name(scause),
+           p->tf->epc, stval);
+  signal_fault(p, sig, code, stval);
+}
+
+// Whether thread p, which the master is about to send back to user mode,
+// still goes: a thread being stopped ends here, and pending signals are
+// delivered (which may end its process).
+static int may_return_to_user(struct proc *p) {
+  if (p->killed) {
+    thread_exit(p);
+    return 0;
+  }
+  if (signal_pending(p) && signal_deliver(p))
+    return 0;
+  return p->state == RUNNING;
+}
+
+// Serves one request from `hart`, whose thread (if any) is running[hart].
 static void serve(int hart, uint64 kind, uint64 scause, uint64 stval) {
   struct proc *p = running[hart];
   uint64 nr = kind == REQ_SYSCALL ? p->tf->a7 : scause;
-  annotate4(EV_SERVICE_START, hart, p ? p->pid : 0, nr, kind);
+  annotate4(EV_SERVICE_START, hart, p ? p->tid : 0, nr, kind);
   int64 result = 0;
+  if (p && p->killed) {
+    // Stopped by exit_group, execve or a fatal signal while it ran: it
+    // ends here, whatever it asked.
+    thread_exit(p);
+    kind = REQ_IDLE;
+  }
   switch (kind) {
   case REQ_SYSCALL:
     p->tf->epc += 4; // return past the ecall
+    p->orig_a0 = p->tf->a0;
     result = syscall_dispatch(p, hart);
-    if (p->state != ZOMBIE) // a process that yields or sleeps gets its result too
+    if (p->state != ZOMBIE && p->state != UNUSED) // a thread that waits gets its result too
       p->tf->a0 = result;
     break;
   case REQ_TIMER:
-    // The slice is over: round robin if anyone is waiting.
-    if (scause == CAUSE_TIMER_IRQ && ready_length() > 0)
+    // The slice is over: round robin if anyone is waiting. (An IPI that
+    // brought the thread here to take a signal or to stop lands here too.)
+    if (scause == CAUSE_TIMER_IRQ && ready_for(hart))
       ready_push(p);
     break;
   case REQ_FAULT:
-    printf("rvmsmp: killed pid %d on hart %d: %s at pc %p, tval %p\n", p->pid, hart, cause_name(scause), p->tf->epc,
-           stval);
-    exit_process(p, 128 + 11); // as a shell reports death by SIGSEGV
+    user_fault(p, hart, scause, stval);
     break;
   case REQ_IDLE:
     break;
   }
-  annotate(EV_SERVICE_END, hart, p ? p->pid : 0, result);
-  if (p && p->state == RUNNING) {
-    assign(hart, p); // the same process goes on
+  annotate(EV_SERVICE_END, hart, p ? p->tid : 0, result);
+  if (p && p->state == RUNNING && p->hart == hart && may_return_to_user(p)) {
+    assign(hart, p); // the same thread goes on
   } else {
     running[hart] = NULL;
     if (hart != 0)
@@ -121,13 +178,29 @@ static int request_pending(void) {
 static void wake_sleepers(void) {
   struct proc *p;
   while ((p = sleep_pop_due(r_time())) != NULL)
-    ready_push(p);
+    sleep_expired(p);
 }
 
-// Idle slaves get ready processes, both in FIFO order.
+// Idle slaves get ready threads, both in FIFO order: each idle hart, in
+// the order it asked, the oldest ready thread its affinity allows.
 static void dispatch(void) {
-  while (idle_count > 0 && ready_length() > 0)
-    assign(idle_pop(), ready_pop());
+  for (int tries = idle_count; tries > 0 && ready_length() > 0; tries--) {
+    int hart = idle_pop();
+    struct proc *p = ready_pop_for(hart);
+    if (!p) {
+      idle_push_back(hart);
+      continue;
+    }
+    p->state = RUNNING;
+    p->hart = hart;
+    running[hart] = p;
+    if (may_return_to_user(p)) {
+      assign(hart, p);
+    } else {
+      running[hart] = NULL;
+      idle_push_back(hart);
+    }
+  }
 }
 
 static void master_usertrap_disk(void) __attribute__((noreturn));
@@ -142,7 +215,7 @@ static inline __attribute__((always_inline, noreturn)) void resume_on_master(con
   uint64 deadline = r_time() + slice_ticks;
   uint64 wake = sleep_next_wake();
   CSR_WRITE(stimecmp, wake < deadline ? wake : deadline);
-  run_user(MAKE_SATP(p->pagetable), p->tf, disk ? master_usertrap_disk : master_usertrap);
+  run_user(MAKE_SATP(p->pagetable), p->tf, p->tf_va, disk ? master_usertrap_disk : master_usertrap);
 }
 
 // The master loop comes in two versions: `disk` is a constant, so a
@@ -163,10 +236,21 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
     dispatch();
     if (live_procs == 0 && (!disk || log_quiesce()))
       power_off(first_failure);
-    if (running[0] && !request_pending())
-      resume_on_master(disk);
-    if (master_runs_user && !running[0] && ready_length() > 0 && !request_pending()) {
-      assign(0, ready_pop());
+    if (running[0] && !request_pending()) {
+      if (may_return_to_user(running[0]))
+        resume_on_master(disk);
+      running[0] = NULL;
+      continue;
+    }
+    if (master_runs_user && !running[0] && ready_for(0) && !request_pending()) {
+      struct proc *p = ready_pop_for(0);
+      p->state = RUNNING;
+      p->hart = 0;
+      running[0] = p;
+      if (may_return_to_user(p))
+        assign(0, p);
+      else
+        running[0] = NULL;
       continue;
     }
     CSR_WRITE(stimecmp, sleep_next_wake());
@@ -194,7 +278,7 @@ static inline __attribute__((always_inline, noreturn)) void usertrap(const int d
     // it, then p goes on.
   } else {
     uint64 kind = scause == CAUSE_ECALL_FROM_U ? REQ_SYSCALL : (scause & SCAUSE_INTERRUPT) ? REQ_TIMER : REQ_FAULT;
-    annotate(EV_REQUEST_POSTED, kind, p->pid, kind == REQ_SYSCALL ? p->tf->a7 : scause);
+    annotate(EV_REQUEST_POSTED, kind, p->tid, kind == REQ_SYSCALL ? p->tf->a7 : scause);
     serve(0, kind, scause, stval);
   }
   if (disk)

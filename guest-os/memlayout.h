@@ -1,6 +1,7 @@
 // The physical memory map (QEMU virt's, as in emulator/src/memmap.rs) and
 // the virtual layout of user address spaces.
 #pragma once
+#include "param.h"
 
 #define TEST_FINISHER 0x00100000UL
 #define ANNOTATE 0x00110000UL // rvmsmp's annotation device (only if the device tree has it)
@@ -21,9 +22,15 @@
 // The trampoline (trap entry and exit code) sits at the top of every
 // address space, the kernel's included, so it survives the satp switch.
 #define TRAMPOLINE (MAXVA - PGSIZE)
-// Each process's trapframe, just below it, mapped for S-mode only.
-#define TRAPFRAME (TRAMPOLINE - PGSIZE)
-// The user stack ends below a guard page under the trapframe.
-#define USTACK_TOP (TRAPFRAME - PGSIZE)
+// Below it, user-executable, the two instructions a signal handler
+// returns to (li a7, 139; ecall: rt_sigreturn), as Linux's vDSO has them.
+#define SIGRETURN_PAGE (TRAMPOLINE - PGSIZE)
+// Each thread's trapframe, mapped for S-mode only in its address space,
+// one slot per thread (a process's threads share the address space, so
+// each needs its own place; sscratch holds it while in user mode).
+#define TRAPFRAME_SLOT(slot) (SIGRETURN_PAGE - ((slot) + 1) * PGSIZE)
+#define TRAPFRAME TRAPFRAME_SLOT(0)
+// The user stack ends below a guard page under the lowest slot.
+#define USTACK_TOP (TRAPFRAME_SLOT(MAX_THREAD_SLOTS - 1) - PGSIZE)
 // Anonymous mmap regions are handed out downwards from here.
 #define MMAP_TOP (USTACK_TOP - (USTACK_PAGES + 1) * PGSIZE)

@@ -3,6 +3,9 @@
 
 #define NCPU 512            // most harts the kernel supports (the platform's limit)
 #define NPROC 1024          // most processes
+#define NTHREAD 2048        // most threads, all processes together
+#define MAX_THREAD_SLOTS 256 // most threads sharing one address space
+#define NFUTEX_HASH 64      // hash chains of futex waiters
 #define KSTACK_SIZE 4096    // per-hart stack for M-mode start and the S-mode kernel/stub
 #define MAXARG 32           // most argv entries
 #define USTACK_PAGES 16     // user stack: 64 KiB

@@ -1,7 +1,10 @@
 // Processes, their saved user context, and the per-hart mailboxes through
 // which slaves hand requests to the master.
 #pragma once
+#include "param.h"
 #include "types.h"
+
+struct mm;
 
 // The user context, saved by the trampoline at each trap from user mode.
 // Field offsets are fixed: trampoline.S depends on them.
@@ -49,23 +52,79 @@ struct trapframe {
 
 enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE, BLOCKED };
 
+// Why a blocked thread waits (BLOCKED with wait_kind set; 0 for the
+// restartable file-system waits of bio.c, which keep their own lists).
+enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4 };
+
+#define NSIG 64
+#define SIGSET_BIT(sig) (1UL << ((sig)-1))
+
+// A signal handler as rt_sigaction passes it (asm-generic struct sigaction
+// without sa_restorer, which riscv64 does not have).
+struct ksigaction {
+  uint64 handler; // SIG_DFL 0, SIG_IGN 1, or the handler's address
+  uint64 flags;
+  uint64 mask;
+};
+
+// What the threads of one process share (a POSIX process, Linux's thread
+// group): its pid, its family, its signal handlers and its exit status.
+// The address space (struct mm) is shared through each thread's `mm`,
+// since vfork shares it between two processes.
+struct process {
+  int pid;      // the thread group id: the tid of its first thread
+  int state;    // PROCESS_FREE, PROCESS_LIVE or PROCESS_ZOMBIE
+  int nthreads; // threads not yet exited
+  int exit_status;         // the wait status (exit code << 8, or the signal)
+  int exit_signal;         // sent to the parent at exit (SIGCHLD or 0)
+  struct process *parent;  // NULL for the processes the kernel started
+  int pgid, sid;
+  uint32 umask;
+  struct ksigaction *actions; // one page, NSIG entries; NULL while every signal has its default
+  uint64 pending;          // process-directed signals not yet delivered
+  int group_exiting;       // exit_group or a fatal signal: threads are stopping
+  struct proc *vfork_parent; // the thread that waits for this vfork child to exec or exit
+  char comm[16];           // the program's name, for reports
+};
+#define PROCESS_FREE 0
+#define PROCESS_LIVE 1
+#define PROCESS_ZOMBIE 2
+
+// A thread (Linux's task): what the scheduler runs. Threads of a process
+// share `process` and `mm`; each has its own registers (trapframe), its
+// signal mask and its place in the queues.
 struct proc {
-  int pid;
+  int tid;                 // thread id; for a process's first thread, its pid
   enum procstate state;
   int exit_status;
   int hart;                // where it runs while RUNNING, else -1
-  pagetable_t pagetable;   // its Sv39 root
+  struct process *process; // the process it belongs to
+  struct mm *mm;           // its address space
+  pagetable_t pagetable;   // mm->pagetable, cached
   struct trapframe *tf;    // its trapframe page (physical = kernel virtual)
-  uint64 brk_base;         // first byte of the heap
-  uint64 brk;              // current program break
-  uint64 mmap_next;        // next anonymous mapping ends here (grows down)
-  uint64 wake_time;        // mtime at which a sleeping process wakes
+  uint64 tf_va;            // where the trapframe is mapped in mm (its slot)
+  uint64 wake_time;        // mtime at which a sleeping or timed waiter wakes
   uint64 sleep_rem_addr;   // user address for nanosleep's remaining time
   uint32 closed_fds;       // bit n set: descriptor n (0-2) is no longer the console
   uint32 has_files;        // it has a descriptor table (file.c)
-  struct proc *next;       // link in the ready queue or the sleep list
+  uint64 clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
+  uint64 sigmask;          // blocked signals
+  uint64 saved_sigmask;    // the mask before rt_sigsuspend, restored after
+  int restore_sigmask;
+  uint64 pending;          // thread-directed signals not yet delivered
+  uint64 altstack_sp, altstack_size; // sigaltstack (size 0: none)
+  int in_handler_on_altstack;
+  uint64 orig_a0;          // a0 at the system call, for restarting it after a handler
+  int killed;              // being stopped by exit_group, exec or a fatal signal
+  // A blocked thread (state BLOCKED or SLEEPING with a deadline).
+  int wait_kind;           // enum wait_kind
+  int timed;               // also on the sleep list until wake_time
+  uint64 futex_key, futex_mm; // what a futex waiter waits on
+  uint32 futex_bitset;
+  uint64 affinity[NCPU / 64]; // harts it may run on (sched_setaffinity)
+  struct proc *next;       // link in the ready queue, a wait list or the futex list
+  struct proc *sleep_next; // link in the sleep list (timed waits)
 };
-
 // Why a slave trapped to the master (also the kinds the annotation device reports).
 enum request_kind { REQ_SYSCALL = 1, REQ_TIMER = 2, REQ_FAULT = 3, REQ_IDLE = 4 };
 
@@ -81,6 +140,7 @@ struct mailbox {
   uint64 satp;    // the address space to run
   uint64 tf;      // the process's trapframe (physical address)
   uint64 pid;
+  uint64 tf_va;   // where the trapframe is mapped in that address space
   volatile uint64 answered;
 } __attribute__((aligned(64)));
 

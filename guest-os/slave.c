@@ -44,8 +44,9 @@ void post_request(int hart, uint64 kind, uint64 scause, uint64 stval, uint64 nr)
 }
 
 // Enters user mode in the address space `satp`, with the registers in
-// `tf`; the next trap from user mode goes to `handler` on this hart's stack.
-void run_user(uint64 satp, struct trapframe *tf, void (*handler)(void)) {
+// `tf` (mapped at `tf_va` there); the next trap from user mode goes to
+// `handler` on this hart's stack.
+void run_user(uint64 satp, struct trapframe *tf, uint64 tf_va, void (*handler)(void)) {
   int hart = cpuid();
   tf->kernel_satp = MAKE_SATP(kernel_pagetable);
   tf->kernel_sp = (uint64)boot_stacks + (hart + 1) * KSTACK_SIZE;
@@ -53,8 +54,8 @@ void run_user(uint64 satp, struct trapframe *tf, void (*handler)(void)) {
   tf->hartid = hart;
   CSR_CLEAR(sstatus, SSTATUS_SPP); // sret goes to U-mode
   CSR_WRITE(stvec, TRAMPOLINE + (uservec - trampoline));
-  void (*enter)(uint64) = (void (*)(uint64))(TRAMPOLINE + (userret - trampoline));
-  enter(satp);
+  void (*enter)(uint64, uint64) = (void (*)(uint64, uint64))(TRAMPOLINE + (userret - trampoline));
+  enter(satp, tf_va);
   __builtin_unreachable();
 }
 
@@ -73,7 +74,7 @@ static void __attribute__((noreturn)) wait_for_answer(int hart) {
   fence();
   annotate(EV_RESUMED, hart, mb->pid, 0);
   CSR_WRITE(stimecmp, r_time() + slice_ticks);
-  run_user(mb->satp, (struct trapframe *)mb->tf, slave_trap);
+  run_user(mb->satp, (struct trapframe *)mb->tf, mb->tf_va, slave_trap);
 }
 
 // A slave's first request: it has nothing to run.

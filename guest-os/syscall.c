@@ -5,6 +5,7 @@
 #include "defs.h"
 #include "memlayout.h"
 #include "param.h"
+#include "mm.h"
 #include "proc.h"
 #include "riscv.h"
 #include "syscall_table.h"
@@ -26,6 +27,9 @@ static int64 (*const syscalls[])(struct proc *, int) = {SYSCALL_TABLE_ENTRIES};
 
 int64 syscall_dispatch(struct proc *p, int hart) {
   uint64 nr = p->tf->a7;
+#ifdef TRACE_SYSCALLS
+  printf("[tid %d sys %d a0 %p a1 %p a2 %p]\n", p->tid, (int)nr, p->tf->a0, p->tf->a1, p->tf->a2);
+#endif
   if (nr < sizeof syscalls / sizeof syscalls[0] && syscalls[nr])
     return syscalls[nr](p, hart);
   unknown_syscalls++;
@@ -99,25 +103,6 @@ int64 sys_close(struct proc *p, int hart) {
   return 0;
 }
 
-int64 sys_exit(struct proc *p, int hart) {
-  exit_process(p, (int)(p->tf->a0 & 0xff));
-  return 0;
-}
-
-int64 sys_getpid(struct proc *p, int hart) { return p->pid; }
-int64 sys_gettid(struct proc *p, int hart) { return p->pid; }
-// Every process is started by the kernel itself, which has no pid.
-int64 sys_getppid(struct proc *p, int hart) { return 0; }
-int64 sys_set_tid_address(struct proc *p, int hart) { return p->pid; }
-// No process has children.
-int64 sys_wait4(struct proc *p, int hart) { return -ECHILD; }
-
-int64 sys_sched_yield(struct proc *p, int hart) {
-  if (ready_length() > 0)
-    ready_push(p);
-  return 0;
-}
-
 int64 sys_getcpu(struct proc *p, int hart) {
   uint32 cpu = hart, node = 0;
   if (p->tf->a0 && copy_out(p->pagetable, p->tf->a0, &cpu, sizeof cpu) < 0)
@@ -134,19 +119,6 @@ int64 sys_clock_gettime(struct proc *p, int hart) {
   uint64 t = r_time();
   int64 ts[2] = {(int64)(t / TICKS_PER_SECOND), (int64)(t % TICKS_PER_SECOND * NS_PER_TICK)};
   return copy_out(p->pagetable, p->tf->a1, ts, sizeof ts) < 0 ? -EFAULT : 0;
-}
-
-// The process sleeps; its hart takes other work meanwhile.
-int64 sys_nanosleep(struct proc *p, int hart) {
-  int64 ts[2];
-  if (copy_in(p->pagetable, ts, p->tf->a0, sizeof ts) < 0)
-    return -EFAULT;
-  if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
-    return -EINVAL;
-  uint64 ticks = (uint64)ts[0] * TICKS_PER_SECOND + ((uint64)ts[1] + NS_PER_TICK - 1) / NS_PER_TICK;
-  p->wake_time = r_time() + ticks;
-  sleep_insert(p);
-  return 0;
 }
 
 int64 sys_uname(struct proc *p, int hart) {
@@ -183,17 +155,17 @@ int64 sys_getrandom(struct proc *p, int hart) {
 // The heap lies between the end of the program and the mmap area.
 int64 sys_brk(struct proc *p, int hart) {
   uint64 want = p->tf->a0;
-  if (want < p->brk_base || want > p->mmap_next - PGSIZE)
-    return p->brk;
-  uint64 old_top = PGROUNDUP(p->brk), new_top = PGROUNDUP(want);
+  if (want < p->mm->brk_base || want > p->mm->mmap_next - PGSIZE)
+    return p->mm->brk;
+  uint64 old_top = PGROUNDUP(p->mm->brk), new_top = PGROUNDUP(want);
   if (new_top > old_top && uvm_map(p->pagetable, old_top, new_top - old_top, PTE_R | PTE_W) < 0) {
     uvm_unmap(p->pagetable, old_top, new_top - old_top);
-    return p->brk;
+    return p->mm->brk;
   }
   if (new_top < old_top)
     uvm_unmap(p->pagetable, new_top, old_top - new_top);
-  p->brk = want;
-  return p->brk;
+  p->mm->brk = want;
+  return p->mm->brk;
 }
 
 #define PROT_READ 1
@@ -221,14 +193,14 @@ int64 sys_mmap(struct proc *p, int hart) {
     va = addr;
     uvm_unmap(p->pagetable, va, size);
   } else {
-    if (size > p->mmap_next || p->mmap_next - size < PGROUNDUP(p->brk) + PGSIZE)
+    if (size > p->mm->mmap_next || p->mm->mmap_next - size < PGROUNDUP(p->mm->brk) + PGSIZE)
       return -ENOMEM;
-    va = p->mmap_next - size;
-    p->mmap_next = va;
+    va = p->mm->mmap_next - size;
+    p->mm->mmap_next = va;
   }
-  if (prot == 0)
-    return va; // PROT_NONE: address space only
-  int perm = PTE_R | (prot & PROT_WRITE ? PTE_W : 0) | (prot & PROT_EXEC ? PTE_X : 0);
+  // PROT_NONE: valid user pages without permissions, which every access
+  // faults on and mprotect can open up later (glibc's thread stacks).
+  int perm = prot == 0 ? 0 : PTE_R | (prot & PROT_WRITE ? PTE_W : 0) | (prot & PROT_EXEC ? PTE_X : 0);
   if (uvm_map(p->pagetable, va, size, perm) < 0) {
     uvm_unmap(p->pagetable, va, size);
     return -ENOMEM;
@@ -295,42 +267,6 @@ int64 sys_readlinkat(struct proc *p, int hart) {
   return -ENOENT;
 }
 
-// No signal is ever delivered, so handlers and masks are accepted and reported empty.
-int64 sys_rt_sigaction(struct proc *p, int hart) {
-  uint64 sig = p->tf->a0;
-  if (sig < 1 || sig > 64 || ((sig == 9 || sig == 19) && p->tf->a1))
-    return -EINVAL;
-  uint64 old[3] = {0, 0, 0}; // handler, flags, mask
-  if (p->tf->a2 && copy_out(p->pagetable, p->tf->a2, old, sizeof old) < 0)
-    return -EFAULT;
-  return 0;
-}
-
-int64 sys_rt_sigprocmask(struct proc *p, int hart) {
-  if (p->tf->a3 != 8)
-    return -EINVAL;
-  uint64 old = 0;
-  if (p->tf->a2 && copy_out(p->pagetable, p->tf->a2, &old, sizeof old) < 0)
-    return -EFAULT;
-  return 0;
-}
-
-// A process may signal only itself (abort() does); any signal ends it, as
-// an unhandled one would, with the status a shell reports (128 + signal).
-static int64 signal_self(struct proc *p, uint64 target, uint64 sig) {
-  if (target != (uint64)p->pid && target != 0)
-    return -ESRCH;
-  if (sig > 64)
-    return -EINVAL;
-  if (sig != 0)
-    exit_process(p, 128 + (int)sig);
-  return 0;
-}
-
-int64 sys_kill(struct proc *p, int hart) { return signal_self(p, p->tf->a0, p->tf->a1); }
-int64 sys_tgkill(struct proc *p, int hart) { return signal_self(p, p->tf->a1, p->tf->a2); }
-
-int64 sys_set_robust_list(struct proc *p, int hart) { return 0; }
 int64 sys_getuid(struct proc *p, int hart) { return 0; }
 int64 sys_madvise(struct proc *p, int hart) { return 0; }
 
@@ -353,24 +289,3 @@ int64 sys_mprotect(struct proc *p, int hart) {
   return uvm_protect(p->pagetable, addr, PGROUNDUP(len), perm) < 0 ? -ENOMEM : 0;
 }
 
-#define RLIMIT_STACK 3
-#define RLIMIT_NOFILE 7
-#define RLIM_NLIMITS 16
-#define RLIM_INFINITY (~0UL)
-
-// Limits can be read; new limits are accepted and not enforced.
-int64 sys_prlimit64(struct proc *p, int hart) {
-  struct trapframe *tf = p->tf;
-  if (tf->a0 != 0 && tf->a0 != (uint64)p->pid)
-    return -ESRCH;
-  if (tf->a1 >= RLIM_NLIMITS)
-    return -EINVAL;
-  uint64 limit[2] = {RLIM_INFINITY, RLIM_INFINITY};
-  if (tf->a1 == RLIMIT_STACK)
-    limit[0] = limit[1] = USTACK_PAGES * PGSIZE;
-  else if (tf->a1 == RLIMIT_NOFILE)
-    limit[0] = limit[1] = NOFILE;
-  if (tf->a3 && copy_out(p->pagetable, tf->a3, limit, sizeof limit) < 0)
-    return -EFAULT;
-  return 0;
-}

@@ -24,16 +24,33 @@ struct proc;
 #define SYS_fdatasync 83
 #define SYS_exit 93
 #define SYS_exit_group 94
+#define SYS_waitid 95
 #define SYS_set_tid_address 96
+#define SYS_futex 98
 #define SYS_set_robust_list 99
 #define SYS_nanosleep 101
 #define SYS_clock_gettime 113
+#define SYS_clock_nanosleep 115
+#define SYS_sched_getscheduler 120
+#define SYS_sched_getparam 121
+#define SYS_sched_setaffinity 122
+#define SYS_sched_getaffinity 123
 #define SYS_sched_yield 124
 #define SYS_kill 129
+#define SYS_tkill 130
 #define SYS_tgkill 131
+#define SYS_sigaltstack 132
+#define SYS_rt_sigsuspend 133
 #define SYS_rt_sigaction 134
 #define SYS_rt_sigprocmask 135
+#define SYS_rt_sigpending 136
+#define SYS_rt_sigreturn 139
+#define SYS_setpgid 154
+#define SYS_getpgid 155
+#define SYS_getsid 156
+#define SYS_setsid 157
 #define SYS_uname 160
+#define SYS_umask 166
 #define SYS_getcpu 168
 #define SYS_gettimeofday 169
 #define SYS_getpid 172
@@ -45,12 +62,15 @@ struct proc;
 #define SYS_gettid 178
 #define SYS_brk 214
 #define SYS_munmap 215
+#define SYS_clone 220
+#define SYS_execve 221
 #define SYS_mmap 222
 #define SYS_mprotect 226
 #define SYS_madvise 233
 #define SYS_wait4 260
 #define SYS_prlimit64 261
 #define SYS_getrandom 278
+#define SYS_clone3 435
 
 int64 sys_dup(struct proc *p, int hart);
 int64 sys_dup3(struct proc *p, int hart);
@@ -70,16 +90,34 @@ int64 sys_fstat(struct proc *p, int hart);
 int64 sys_sync(struct proc *p, int hart);
 int64 sys_fsync(struct proc *p, int hart);
 int64 sys_exit(struct proc *p, int hart);
+int64 sys_exit_group(struct proc *p, int hart);
+int64 sys_waitid(struct proc *p, int hart);
 int64 sys_set_tid_address(struct proc *p, int hart);
+int64 sys_futex(struct proc *p, int hart);
 int64 sys_set_robust_list(struct proc *p, int hart);
 int64 sys_nanosleep(struct proc *p, int hart);
 int64 sys_clock_gettime(struct proc *p, int hart);
+int64 sys_clock_nanosleep(struct proc *p, int hart);
+int64 sys_sched_getscheduler(struct proc *p, int hart);
+int64 sys_sched_getparam(struct proc *p, int hart);
+int64 sys_sched_setaffinity(struct proc *p, int hart);
+int64 sys_sched_getaffinity(struct proc *p, int hart);
 int64 sys_sched_yield(struct proc *p, int hart);
 int64 sys_kill(struct proc *p, int hart);
+int64 sys_tkill(struct proc *p, int hart);
 int64 sys_tgkill(struct proc *p, int hart);
+int64 sys_sigaltstack(struct proc *p, int hart);
+int64 sys_rt_sigsuspend(struct proc *p, int hart);
 int64 sys_rt_sigaction(struct proc *p, int hart);
 int64 sys_rt_sigprocmask(struct proc *p, int hart);
+int64 sys_rt_sigpending(struct proc *p, int hart);
+int64 sys_rt_sigreturn(struct proc *p, int hart);
+int64 sys_setpgid(struct proc *p, int hart);
+int64 sys_getpgid(struct proc *p, int hart);
+int64 sys_getsid(struct proc *p, int hart);
+int64 sys_setsid(struct proc *p, int hart);
 int64 sys_uname(struct proc *p, int hart);
+int64 sys_umask(struct proc *p, int hart);
 int64 sys_getcpu(struct proc *p, int hart);
 int64 sys_gettimeofday(struct proc *p, int hart);
 int64 sys_getpid(struct proc *p, int hart);
@@ -88,12 +126,15 @@ int64 sys_getuid(struct proc *p, int hart);
 int64 sys_gettid(struct proc *p, int hart);
 int64 sys_brk(struct proc *p, int hart);
 int64 sys_munmap(struct proc *p, int hart);
+int64 sys_clone(struct proc *p, int hart);
+int64 sys_execve(struct proc *p, int hart);
 int64 sys_mmap(struct proc *p, int hart);
 int64 sys_mprotect(struct proc *p, int hart);
 int64 sys_madvise(struct proc *p, int hart);
 int64 sys_wait4(struct proc *p, int hart);
 int64 sys_prlimit64(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
+int64 sys_clone3(struct proc *p, int hart);
 
 #define SYSCALL_TABLE_ENTRIES \
   [SYS_dup] = sys_dup, \
@@ -115,17 +156,34 @@ int64 sys_getrandom(struct proc *p, int hart);
   [SYS_fsync] = sys_fsync, \
   [SYS_fdatasync] = sys_fsync, \
   [SYS_exit] = sys_exit, \
-  [SYS_exit_group] = sys_exit, \
+  [SYS_exit_group] = sys_exit_group, \
+  [SYS_waitid] = sys_waitid, \
   [SYS_set_tid_address] = sys_set_tid_address, \
+  [SYS_futex] = sys_futex, \
   [SYS_set_robust_list] = sys_set_robust_list, \
   [SYS_nanosleep] = sys_nanosleep, \
   [SYS_clock_gettime] = sys_clock_gettime, \
+  [SYS_clock_nanosleep] = sys_clock_nanosleep, \
+  [SYS_sched_getscheduler] = sys_sched_getscheduler, \
+  [SYS_sched_getparam] = sys_sched_getparam, \
+  [SYS_sched_setaffinity] = sys_sched_setaffinity, \
+  [SYS_sched_getaffinity] = sys_sched_getaffinity, \
   [SYS_sched_yield] = sys_sched_yield, \
   [SYS_kill] = sys_kill, \
+  [SYS_tkill] = sys_tkill, \
   [SYS_tgkill] = sys_tgkill, \
+  [SYS_sigaltstack] = sys_sigaltstack, \
+  [SYS_rt_sigsuspend] = sys_rt_sigsuspend, \
   [SYS_rt_sigaction] = sys_rt_sigaction, \
   [SYS_rt_sigprocmask] = sys_rt_sigprocmask, \
+  [SYS_rt_sigpending] = sys_rt_sigpending, \
+  [SYS_rt_sigreturn] = sys_rt_sigreturn, \
+  [SYS_setpgid] = sys_setpgid, \
+  [SYS_getpgid] = sys_getpgid, \
+  [SYS_getsid] = sys_getsid, \
+  [SYS_setsid] = sys_setsid, \
   [SYS_uname] = sys_uname, \
+  [SYS_umask] = sys_umask, \
   [SYS_getcpu] = sys_getcpu, \
   [SYS_gettimeofday] = sys_gettimeofday, \
   [SYS_getpid] = sys_getpid, \
@@ -137,9 +195,12 @@ int64 sys_getrandom(struct proc *p, int hart);
   [SYS_gettid] = sys_gettid, \
   [SYS_brk] = sys_brk, \
   [SYS_munmap] = sys_munmap, \
+  [SYS_clone] = sys_clone, \
+  [SYS_execve] = sys_execve, \
   [SYS_mmap] = sys_mmap, \
   [SYS_mprotect] = sys_mprotect, \
   [SYS_madvise] = sys_madvise, \
   [SYS_wait4] = sys_wait4, \
   [SYS_prlimit64] = sys_prlimit64, \
-  [SYS_getrandom] = sys_getrandom,
+  [SYS_getrandom] = sys_getrandom, \
+  [SYS_clone3] = sys_clone3,

@@ -1,7 +1,9 @@
 # The trampoline: the only code that runs with a user page table in satp.
 # It is mapped at TRAMPOLINE in every address space (the kernel's too), so
-# it keeps running across the satp switch. Each process's trapframe is
-# mapped at TRAPFRAME, just below it, for S-mode only.
+# it keeps running across the satp switch. Each thread's trapframe is
+# mapped in its address space at its slot (memlayout.h TRAPFRAME_SLOT), for
+# S-mode only; while the thread runs in user mode, sscratch holds that
+# address.
 #
 # Trapframe layout (struct trapframe in proc.h; offsets in bytes):
 #   0 kernel_satp   8 kernel_sp   16 kernel_trap   24 epc   32 hartid
@@ -31,8 +33,7 @@ trampoline:
 uservec:
         # A trap from user mode: save every user register in the trapframe,
         # then enter the kernel on the hart's stack with its page table.
-        csrw sscratch, a0
-        li a0, TRAPFRAME
+        csrrw a0, sscratch, a0          # a0 = the trapframe, sscratch = the user's a0
         sd x1, 40(a0)
         sd x2, 48(a0)
         sd x3, 56(a0)
@@ -118,13 +119,15 @@ uservec:
         sfence.vma zero, zero
         jr t0                           # the hart's trap handler; it never returns here
 
-# userret(satp): switch to the user page table and return to user mode
-# with the registers in the trapframe. sstatus must already say "return to U".
+# userret(satp, trapframe): switch to the user page table and return to
+# user mode with the registers in the trapframe (its address in that page
+# table). sstatus must already say "return to U".
 userret:
         sfence.vma zero, zero
         csrw satp, a0
         sfence.vma zero, zero
-        li a0, TRAPFRAME
+        csrw sscratch, a1
+        mv a0, a1
         ld t0, 24(a0)
         csrw sepc, t0
         # Floating point on (Initial) for the process; then its state, if it
@@ -206,3 +209,9 @@ userret:
         ld x31, 280(a0)
         ld a0, 112(a0)
         sret
+
+# The page a signal handler returns to (memlayout.h SIGRETURN_PAGE),
+# mapped user-executable in every address space: rt_sigreturn.
+.section sigretsec, "ax"
+        li a7, 139
+        ecall

@@ -7,6 +7,7 @@
 
 pagetable_t kernel_pagetable;
 extern char trampoline[]; // trampoline.S
+extern char sigreturn_code[]; // trampoline.S: li a7, 139; ecall
 
 #define MEGAPAGE (1UL << 21)
 
@@ -80,17 +81,58 @@ void kvminithart(void) {
   sfence_vma();
 }
 
-// A new user address space holding only the trampoline and the trapframe.
-pagetable_t uvm_create(struct trapframe *tf) {
+// A new user address space holding only the trampoline and the page a
+// signal handler returns through.
+pagetable_t uvm_create(void) {
   pagetable_t pt = kalloc();
   if (!pt)
     return NULL;
   if (map_pages(pt, TRAMPOLINE, PGSIZE, (uint64)trampoline, PTE_R | PTE_X) < 0 ||
-      map_pages(pt, TRAPFRAME, PGSIZE, (uint64)tf, PTE_R | PTE_W) < 0) {
+      map_pages(pt, SIGRETURN_PAGE, PGSIZE, (uint64)sigreturn_code, PTE_R | PTE_X | PTE_U) < 0) {
     uvm_free(pt);
     return NULL;
   }
   return pt;
+}
+
+// Maps one page that its owner keeps (a trapframe: not freed with the
+// address space). Returns 0, or -1 when out of memory.
+int uvm_map_kernel_page(pagetable_t pt, uint64 va, uint64 pa, int perm) { return map_pages(pt, va, PGSIZE, pa, perm); }
+
+void uvm_unmap_kernel_page(pagetable_t pt, uint64 va) {
+  pte_t *pte = walk(pt, va, 0);
+  if (pte)
+    *pte = 0;
+}
+
+// Copies every user page of `from` into `to` (fork). Returns 0, or -1
+// when out of memory (what was copied stays in `to`, freed with it).
+int uvm_copy(pagetable_t from, pagetable_t to) {
+  for (int i = 0; i < 512; i++) {
+    if (!(from[i] & PTE_V))
+      continue;
+    pagetable_t l1 = (pagetable_t)PTE2PA(from[i]);
+    for (int j = 0; j < 512; j++) {
+      if (!(l1[j] & PTE_V))
+        continue;
+      pagetable_t l0 = (pagetable_t)PTE2PA(l1[j]);
+      for (int k = 0; k < 512; k++) {
+        pte_t pte = l0[k];
+        if (!(pte & PTE_V) || !(pte & PTE_U) || PTE2PA(pte) == (uint64)sigreturn_code)
+          continue;
+        uint64 va = ((uint64)i << 30) | ((uint64)j << 21) | ((uint64)k << 12);
+        void *page = kalloc();
+        if (!page)
+          return -1;
+        memmove(page, (void *)PTE2PA(pte), PGSIZE);
+        if (map_pages(to, va, PGSIZE, (uint64)page, PTE_FLAGS(pte) & ~PTE_V) < 0) {
+          kfree(page);
+          return -1;
+        }
+      }
+    }
+  }
+  return 0;
 }
 
 // Maps fresh zeroed user pages over [va, va + size). Pages already mapped
@@ -130,7 +172,7 @@ static void free_table(pagetable_t pt, int level) {
       continue;
     if (level > 0 && !(pte & (PTE_R | PTE_W | PTE_X)))
       free_table((pagetable_t)PTE2PA(pte), level - 1);
-    else if (pte & PTE_U)
+    else if ((pte & PTE_U) && PTE2PA(pte) != (uint64)sigreturn_code)
       kfree((void *)PTE2PA(pte));
   }
   kfree(pt);

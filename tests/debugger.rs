@@ -92,7 +92,7 @@ fn a_scripted_session_follows_a_system_call_to_the_master_and_back() {
     assert!(ecall.ends_with("U-mode -> S-mode"), "{ecall}");
     let syscall = lines[find("  system call ")];
     assert!(syscall.contains(&format!("raised on hart 3 at cycle {c1}, to be forwarded to hart 0")));
-    assert!(lines[find("=> hart 3 S-mode")].contains("csrw sscratch"));
+    assert!(lines[find("=> hart 3 S-mode")].contains("csrrw a0, sscratch, a0"));
 
     // The master takes it: the route so far.
     let taken = lines[find("hart 0: breakpoint 2: takes the request of hart 3 at cycle ")];

@@ -53,8 +53,12 @@ use rvmsmp::{ExitReason, Machine, MachineConfig};
 const PG: u64 = 4096;
 const MAXVA: u64 = 1 << 38;
 const TRAMPOLINE: u64 = MAXVA - PG;
-const TRAPFRAME: u64 = TRAMPOLINE - PG;
-const USTACK_TOP: u64 = TRAPFRAME - PG;
+// The page a signal handler returns through, then one trapframe slot per
+// thread (MAX_THREAD_SLOTS), slot 0 highest; a single-threaded process uses slot 0.
+const SIGRETURN_PAGE: u64 = TRAMPOLINE - PG;
+const MAX_THREAD_SLOTS: u64 = 256;
+const TRAPFRAME: u64 = SIGRETURN_PAGE - PG;
+const USTACK_TOP: u64 = SIGRETURN_PAGE - MAX_THREAD_SLOTS * PG - PG;
 const USTACK_PAGES: u64 = 16;
 const MMAP_TOP: u64 = USTACK_TOP - (USTACK_PAGES + 1) * PG;
 
@@ -259,7 +263,9 @@ impl Target {
         match self {
             Target::Own => pid,
             Target::Zero => 0,
-            Target::Other(i) => [pid + 1, u64::MAX, (1 << 32) | pid, 1000][i as usize % 4],
+            // Ids no process or thread of a test has (the kernel takes them as
+            // C ints, as Linux does, so none may alias the caller's).
+            Target::Other(i) => [pid + 5000, 54321, 1 << 20, 1000 + pid][i as usize % 4],
         }
     }
 }
@@ -345,7 +351,7 @@ enum Ending {
         sig: u64,
         how: u8,
     },
-    /// A fault: the kernel kills the process (status 139).
+    /// A fault: its signal kills the process (SIGSEGV 139, SIGILL 132, SIGTRAP 133, SIGBUS 135).
     Fault(u8),
 }
 
@@ -354,7 +360,10 @@ impl Ending {
         match self {
             Ending::Exit { code, .. } => code & 0xff,
             Ending::Signal { sig, .. } => 128 + sig,
-            Ending::Fault(_) => 139,
+            Ending::Fault(2) => 128 + 4,           // illegal instruction: SIGILL
+            Ending::Fault(3) => 128 + 5,           // ebreak: SIGTRAP
+            Ending::Fault(k) if k >= 5 => 128 + 7, // misaligned AMO: SIGBUS
+            Ending::Fault(_) => 128 + 11,          // page faults: SIGSEGV
         }
     }
 }
@@ -572,7 +581,9 @@ fn ending() -> impl Strategy<Value = Ending> {
     prop_oneof![
         6 => (select(vec![0, 0, 0, 1, 255, 256, 0x1234_5607]), any::<bool>())
             .prop_map(|(code, group)| Ending::Exit { code, group }),
-        1 => (1u64..=64, 0u8..3).prop_map(|(sig, how)| Ending::Signal { sig, how }),
+        // Signals whose default action ends the process (not SIGCHLD, SIGCONT, SIGURG or SIGWINCH).
+        1 => (select((1u64..=64).filter(|s| ![17, 18, 23, 28].contains(s)).collect::<Vec<_>>()), 0u8..3)
+            .prop_map(|(sig, how)| Ending::Signal { sig, how }),
         1 => (0u8..6).prop_map(Ending::Fault),
     ]
 }
@@ -840,8 +851,12 @@ impl Space {
                 0
             }
             SYS_SET_TID_ADDRESS | SYS_GETPID | SYS_GETTID => self.pid as i64,
-            SYS_SET_ROBUST_LIST | SYS_SCHED_YIELD | SYS_GETPPID | SYS_MADVISE => 0,
+            // set_robust_list takes only the size of struct robust_list_head.
+            SYS_SET_ROBUST_LIST => if a[1] == 24 { 0 } else { -EINVAL },
+            SYS_SCHED_YIELD | SYS_GETPPID | SYS_MADVISE => 0,
             n if (SYS_GETUID..SYS_GETUID + 4).contains(&n) => 0,
+            // wait4 checks its options (WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE) first.
+            SYS_WAIT4 if a[2] as u32 & !(1 | 2 | 8 | 0xe000_0000) != 0 => -EINVAL,
             SYS_WAIT4 => -ECHILD,
             SYS_NANOSLEEP => match self.copy_in(a[0], 16) {
                 None => -EFAULT,
@@ -869,10 +884,12 @@ impl Space {
                 fault_or(a[1] == 0 || self.copy_out(a[1], 8), 0)
             }
             SYS_KILL => self.signal_self(a[0], a[1]),
+            // tgkill(tgid, tid, sig): ids must be positive (Linux checks that first).
+            SYS_TGKILL if a[0] as i32 <= 0 || a[1] as i32 <= 0 => -EINVAL,
             SYS_TGKILL => self.signal_self(a[1], a[2]),
             SYS_RT_SIGACTION => {
                 let sig = a[0];
-                if !(1..=64).contains(&sig) || ((sig == 9 || sig == 19) && a[1] != 0) {
+                if !(1..=64).contains(&sig) || a[3] != 8 {
                     -EINVAL
                 } else {
                     fault_or(a[2] == 0 || self.copy_out(a[2], 24), 0)
@@ -1154,10 +1171,13 @@ fn call_args(call: &Call, pid: u64, ro: &mut Rodata) -> Option<(u64, [Option<u64
             SYS_READLINKAT
         }
         Call::RtSigaction(sig, act, old) => {
-            a[..3].copy_from_slice(&[Some(*sig), Some(if *act { BUF } else { 0 }), Some(old.addr(l))]);
+            // A new action is never installed (the model has no handlers): `act` only
+            // chooses whether the size argument is the right one.
+            a[..4].copy_from_slice(&[Some(*sig), Some(0), Some(old.addr(l)), Some(if *act { 8 } else { 16 })]);
             SYS_RT_SIGACTION
         }
         Call::RtSigprocmask(old, size) => {
+            a[1] = Some(0); // no new mask: the model blocks nothing
             a[2] = Some(old.addr(l));
             a[3] = Some(*size);
             SYS_RT_SIGPROCMASK
@@ -1167,6 +1187,7 @@ fn call_args(call: &Call, pid: u64, ro: &mut Rodata) -> Option<(u64, [Option<u64
             SYS_KILL
         }
         Call::Tgkill(t, sig) => {
+            a[0] = Some(pid);
             a[1] = Some(t.value(pid));
             a[2] = Some(*sig);
             SYS_TGKILL
@@ -1367,7 +1388,7 @@ fn emit_ending(a: &mut Asm, e: Ending, pid: u64) {
                     a.li(A7, SYS_KILL);
                 }
                 _ => {
-                    a.li(A0, 12345);
+                    a.li(A0, pid);
                     a.li(A1, pid);
                     a.li(A2, sig);
                     a.li(A7, SYS_TGKILL);
@@ -1677,7 +1698,8 @@ fn check_events(m: &Machine, quantum: u64) -> Result<(BTreeMap<u64, Vec<(u64, u6
                 if e.kind == EventKind::ProcessAssigned && e.args[0] as usize == s.hart && e.args[1] != s.pid {
                     return Err(format!("{}: hart {} got another process after {s:?}", at(i), s.hart));
                 }
-                let blocking = matches!(s.nr, SYS_EXIT | SYS_EXIT_GROUP | SYS_SCHED_YIELD)
+                // A signal a process sends itself is taken as the call returns.
+                let blocking = matches!(s.nr, SYS_EXIT | SYS_EXIT_GROUP | SYS_SCHED_YIELD | SYS_KILL | SYS_TGKILL)
                     || (s.nr == SYS_NANOSLEEP && s.result == 0)
                     || exited;
                 if s.kind == REQUEST_SYSCALL && !blocking && !went_on {

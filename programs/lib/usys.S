@@ -141,10 +141,24 @@ sys_exit_group:
         ecall
         ret
 
+.globl sys_waitid
+.type sys_waitid, @function
+sys_waitid:
+        li a7, 95
+        ecall
+        ret
+
 .globl sys_set_tid_address
 .type sys_set_tid_address, @function
 sys_set_tid_address:
         li a7, 96
+        ecall
+        ret
+
+.globl sys_futex
+.type sys_futex, @function
+sys_futex:
+        li a7, 98
         ecall
         ret
 
@@ -169,6 +183,41 @@ sys_clock_gettime:
         ecall
         ret
 
+.globl sys_clock_nanosleep
+.type sys_clock_nanosleep, @function
+sys_clock_nanosleep:
+        li a7, 115
+        ecall
+        ret
+
+.globl sys_sched_getscheduler
+.type sys_sched_getscheduler, @function
+sys_sched_getscheduler:
+        li a7, 120
+        ecall
+        ret
+
+.globl sys_sched_getparam
+.type sys_sched_getparam, @function
+sys_sched_getparam:
+        li a7, 121
+        ecall
+        ret
+
+.globl sys_sched_setaffinity
+.type sys_sched_setaffinity, @function
+sys_sched_setaffinity:
+        li a7, 122
+        ecall
+        ret
+
+.globl sys_sched_getaffinity
+.type sys_sched_getaffinity, @function
+sys_sched_getaffinity:
+        li a7, 123
+        ecall
+        ret
+
 .globl sys_sched_yield
 .type sys_sched_yield, @function
 sys_sched_yield:
@@ -183,10 +232,31 @@ sys_kill:
         ecall
         ret
 
+.globl sys_tkill
+.type sys_tkill, @function
+sys_tkill:
+        li a7, 130
+        ecall
+        ret
+
 .globl sys_tgkill
 .type sys_tgkill, @function
 sys_tgkill:
         li a7, 131
+        ecall
+        ret
+
+.globl sys_sigaltstack
+.type sys_sigaltstack, @function
+sys_sigaltstack:
+        li a7, 132
+        ecall
+        ret
+
+.globl sys_rt_sigsuspend
+.type sys_rt_sigsuspend, @function
+sys_rt_sigsuspend:
+        li a7, 133
         ecall
         ret
 
@@ -204,10 +274,59 @@ sys_rt_sigprocmask:
         ecall
         ret
 
+.globl sys_rt_sigpending
+.type sys_rt_sigpending, @function
+sys_rt_sigpending:
+        li a7, 136
+        ecall
+        ret
+
+.globl sys_rt_sigreturn
+.type sys_rt_sigreturn, @function
+sys_rt_sigreturn:
+        li a7, 139
+        ecall
+        ret
+
+.globl sys_setpgid
+.type sys_setpgid, @function
+sys_setpgid:
+        li a7, 154
+        ecall
+        ret
+
+.globl sys_getpgid
+.type sys_getpgid, @function
+sys_getpgid:
+        li a7, 155
+        ecall
+        ret
+
+.globl sys_getsid
+.type sys_getsid, @function
+sys_getsid:
+        li a7, 156
+        ecall
+        ret
+
+.globl sys_setsid
+.type sys_setsid, @function
+sys_setsid:
+        li a7, 157
+        ecall
+        ret
+
 .globl sys_uname
 .type sys_uname, @function
 sys_uname:
         li a7, 160
+        ecall
+        ret
+
+.globl sys_umask
+.type sys_umask, @function
+sys_umask:
+        li a7, 166
         ecall
         ret
 
@@ -288,6 +407,20 @@ sys_munmap:
         ecall
         ret
 
+.globl sys_clone
+.type sys_clone, @function
+sys_clone:
+        li a7, 220
+        ecall
+        ret
+
+.globl sys_execve
+.type sys_execve, @function
+sys_execve:
+        li a7, 221
+        ecall
+        ret
+
 .globl sys_mmap
 .type sys_mmap, @function
 sys_mmap:
@@ -327,5 +460,12 @@ sys_prlimit64:
 .type sys_getrandom, @function
 sys_getrandom:
         li a7, 278
+        ecall
+        ret
+
+.globl sys_clone3
+.type sys_clone3, @function
+sys_clone3:
+        li a7, 435
         ecall
         ret
