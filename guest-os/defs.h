@@ -107,6 +107,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err);
 int thread_switch_mm(struct proc *p, struct mm *mm);
 struct process *process_by_pid(int pid);
 void process_free(struct process *ps);
+void process_set_parent(struct process *ps, struct process *parent);
 int shell_status(int wait_status);
 struct process *process_at(int index);
 struct proc *thread_by_tid(int tid);

@@ -115,11 +115,51 @@ void process_free(struct process *ps) {
   if (ps->actions)
     kfree(ps->actions);
   ps->actions = NULL;
-  ps->parent = NULL;
+  process_set_parent(ps, NULL);
   ps->state = PROCESS_FREE;
 }
 
+static void thread_link(struct proc *p, struct process *ps) {
+  p->process = ps;
+  p->group_next = ps->threads;
+  ps->threads = p;
+  ps->nthreads++;
+}
+
+static void thread_unlink(struct proc *p) {
+  struct process *ps = p->process;
+  if (!ps)
+    return;
+  for (struct proc **link = &ps->threads; *link; link = &(*link)->group_next) {
+    if (*link == p) {
+      *link = p->group_next;
+      break;
+    }
+  }
+  p->group_next = NULL;
+}
+
+// Makes `parent` the parent of ps (NULL: none), in its list of children.
+void process_set_parent(struct process *ps, struct process *parent) {
+  if (ps->parent) {
+    for (struct process **link = &ps->parent->children; *link; link = &(*link)->sibling) {
+      if (*link == ps) {
+        *link = ps->sibling;
+        break;
+      }
+    }
+  }
+  ps->parent = parent;
+  ps->sibling = NULL;
+  if (parent) {
+    ps->sibling = parent->children;
+    parent->children = ps;
+  }
+}
+
 static void thread_release(struct proc *p) {
+  thread_unlink(p);
+  p->process = NULL;
   thread_leave_mm(p);
   if (p->tf)
     kfree(p->tf);
@@ -145,8 +185,7 @@ struct proc *proc_alloc(void) {
     thread_release(p);
     return NULL;
   }
-  p->process = ps;
-  ps->nthreads = 1;
+  thread_link(p, ps);
   return p;
 }
 
@@ -161,8 +200,7 @@ struct proc *thread_clone(struct proc *parent) {
     return NULL;
   }
   memcpy(t->tf, parent->tf, sizeof *t->tf);
-  t->process = parent->process;
-  t->process->nthreads++;
+  thread_link(t, parent->process);
   t->sigmask = parent->sigmask;
   memcpy(t->affinity, parent->affinity, sizeof t->affinity);
   return t;
@@ -192,6 +230,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
   }
   t->process = ps;
   struct process *pp = parent->process;
+  thread_link(t, ps);
   if (pp->actions && (ps->actions = kalloc()) != NULL)
     memcpy(ps->actions, pp->actions, NSIG * sizeof(struct ksigaction));
   if (fd_fork(parent, t) < 0 || (pp->actions && !ps->actions)) {
@@ -202,9 +241,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
     return NULL;
   }
   memcpy(t->tf, parent->tf, sizeof *t->tf);
-  t->process = ps;
-  ps->nthreads = 1;
-  ps->parent = pp;
+  process_set_parent(ps, pp);
   ps->pgid = pp->pgid;
   ps->sid = pp->sid;
   ps->umask = pp->umask;
@@ -233,17 +270,21 @@ struct proc *thread_by_tid(int tid) {
 }
 
 // Calls f on every live thread of process ps.
+// f may end the thread it is given.
 void for_each_thread(struct process *ps, void (*f)(struct proc *, void *), void *arg) {
-  for (struct proc *p = threads; p < &threads[NTHREAD]; p++)
-    if (p->state != UNUSED && p->state != ZOMBIE && p->process == ps)
-      f(p, arg);
+  for (struct proc *p = ps->threads, *next; p; p = next) {
+    next = p->group_next;
+    f(p, arg);
+  }
 }
 
 // Calls f on every process (live or zombie) whose parent is ps.
+// f may free or reparent the child it is given.
 void for_each_child(struct process *ps, void (*f)(struct process *, void *), void *arg) {
-  for (struct process *c = processes; c < &processes[NPROC]; c++)
-    if (c->state != PROCESS_FREE && c->parent == ps)
-      f(c, arg);
+  for (struct process *c = ps->children, *next; c; c = next) {
+    next = c->sibling;
+    f(c, arg);
+  }
 }
 
 struct process *process_at(int index) { return processes[index].state == PROCESS_FREE ? NULL : &processes[index]; }
@@ -413,7 +454,7 @@ int shell_status(int wait_status) {
 
 static void reparent(struct process *child, void *dying) {
   (void)dying;
-  child->parent = NULL;
+  process_set_parent(child, NULL);
   if (child->state == PROCESS_ZOMBIE)
     process_free(child); // nobody will wait for it now
 }
@@ -495,9 +536,8 @@ int process_stop_threads(struct process *ps, struct proc *except) {
   struct stop_args a = {except};
   for_each_thread(ps, stop_thread, &a);
   int left = 0;
-  for (struct proc *p = threads; p < &threads[NTHREAD]; p++)
-    if (p->state != UNUSED && p->state != ZOMBIE && p->process == ps && p != except)
-      left++;
+  for (struct proc *p = ps->threads; p; p = p->group_next)
+    left += p != except;
   return left;
 }
 

@@ -78,6 +78,8 @@ struct process {
   int exit_status;         // the wait status (exit code << 8, or the signal)
   int exit_signal;         // sent to the parent at exit (SIGCHLD or 0)
   struct process *parent;  // NULL for the processes the kernel started
+  struct process *children, *sibling; // its children, and the next of its parent's
+  struct proc *threads;    // its live threads, linked by group_next
   int pgid, sid;
   uint32 umask;
   struct ksigaction *actions; // one page, NSIG entries; NULL while every signal has its default
@@ -123,6 +125,7 @@ struct proc {
   uint32 futex_bitset;
   uint64 affinity[NCPU / 64]; // harts it may run on (sched_setaffinity)
   struct proc *next;       // link in the ready queue, a wait list or the futex list
+  struct proc *group_next; // the next thread of its process
   struct proc *sleep_next; // link in the sleep list (timed waits)
 };
 // Why a slave trapped to the master (also the kinds the annotation device reports).

@@ -32,7 +32,7 @@ int64 sys_clone(struct proc *p, int hart) {
       return err;
     t->process->exit_signal = flags & CSIGNAL;
     if (flags & CLONE_PARENT)
-      t->process->parent = p->process->parent;
+      process_set_parent(t->process, p->process->parent);
   }
   t->tf->a0 = 0; // the child's result
   if (stack)
