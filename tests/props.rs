@@ -852,7 +852,13 @@ impl Space {
             }
             SYS_SET_TID_ADDRESS | SYS_GETPID | SYS_GETTID => self.pid as i64,
             // set_robust_list takes only the size of struct robust_list_head.
-            SYS_SET_ROBUST_LIST => if a[1] == 24 { 0 } else { -EINVAL },
+            SYS_SET_ROBUST_LIST => {
+                if a[1] == 24 {
+                    0
+                } else {
+                    -EINVAL
+                }
+            }
             SYS_SCHED_YIELD | SYS_GETPPID | SYS_MADVISE => 0,
             n if (SYS_GETUID..SYS_GETUID + 4).contains(&n) => 0,
             // wait4 checks its options (WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE) first.
@@ -1699,8 +1705,10 @@ fn check_events(m: &Machine, quantum: u64) -> Result<(BTreeMap<u64, Vec<(u64, u6
                     return Err(format!("{}: hart {} got another process after {s:?}", at(i), s.hart));
                 }
                 // A signal a process sends itself is taken as the call returns.
-                let blocking = matches!(s.nr, SYS_EXIT | SYS_EXIT_GROUP | SYS_SCHED_YIELD | SYS_KILL | SYS_TGKILL)
-                    || (s.nr == SYS_NANOSLEEP && s.result == 0)
+                let blocking = matches!(
+                    s.nr,
+                    SYS_EXIT | SYS_EXIT_GROUP | SYS_SCHED_YIELD | SYS_KILL | SYS_TGKILL
+                ) || (s.nr == SYS_NANOSLEEP && s.result == 0)
                     || exited;
                 if s.kind == REQUEST_SYSCALL && !blocking && !went_on {
                     return Err(format!("{}: after {s:?} the process did not go on", at(i)));

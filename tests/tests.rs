@@ -21,5 +21,6 @@ mod qemu;
 mod report;
 mod smp;
 mod sweep;
+mod threads;
 mod trace;
 mod traps;
