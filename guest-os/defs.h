@@ -107,6 +107,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err);
 int thread_switch_mm(struct proc *p, struct mm *mm);
 struct process *process_by_pid(int pid);
 void process_free(struct process *ps);
+void process_set_comm(struct process *ps, const char *path);
 void process_set_parent(struct process *ps, struct process *parent);
 int shell_status(int wait_status);
 struct process *process_at(int index);
@@ -130,6 +131,7 @@ void thread_wake(struct proc *p, int64 result);
 void thread_exit(struct proc *p);
 int process_stop_threads(struct process *ps, struct proc *except);
 void process_terminate(struct proc *p, int status);
+void report_blocked_threads(void);
 extern int live_procs;
 
 // futex.c
@@ -171,6 +173,7 @@ const char *cause_name(uint64 scause);
 extern int disk_present;
 int virtio_blk_init(void);
 void disk_poll(void);
+int disk_busy(void);
 
 // vm.c
 void kvmmap(uint64 pa, uint64 size);

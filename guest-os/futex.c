@@ -173,6 +173,7 @@ int64 sys_futex(struct proc *p, int hart) {
     if (!key)
       return -EFAULT;
     enqueue(p, key, mm, bitset);
+    p->futex_uaddr = uaddr;
     thread_block(p, WAIT_FUTEX, deadline);
     return 0; // its a0 when woken; a timeout or a signal sets another
   }

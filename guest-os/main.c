@@ -80,6 +80,7 @@ static void start_programs(void) {
       printf("rvmsmp kernel: %s: not a RISC-V RV64 executable\n", argv[0]);
       power_off(126);
     }
+    process_set_comm(p->process, argv[0]);
     ready_push(p);
   }
 }

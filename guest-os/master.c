@@ -203,6 +203,20 @@ static void dispatch(void) {
   }
 }
 
+// Nothing can run and nothing can wake anyone: every thread left waits
+// for another (a futex nobody will wake, a child that waits for its
+// parent, ...). The master says who waits on what and stops the machine
+// with the status rvmsmp gives a machine that waits for ever (125).
+static void check_deadlock(void) {
+  if (live_procs == 0 || running[0] || ready_length() > 0 || sleep_next_wake() != (uint64)-1)
+    return;
+  if (idle_count != (boot.harts < NCPU ? boot.harts : NCPU) - 1 || request_pending() || disk_busy())
+    return;
+  printf("rvmsmp kernel: deadlock: every thread is blocked and none can be woken:\n");
+  report_blocked_threads();
+  power_off(DEADLOCK_STATUS);
+}
+
 static void master_usertrap_disk(void) __attribute__((noreturn));
 // Both versions of the loop inline these, as the single loop did.
 static inline void serve_oldest(void) __attribute__((always_inline));
@@ -254,6 +268,7 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
       continue;
     }
     CSR_WRITE(stimecmp, sleep_next_wake());
+    check_deadlock();
     if (!request_pending())
       wfi();
   }

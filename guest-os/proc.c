@@ -253,6 +253,17 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
   return t;
 }
 
+// The process's name for reports: the last part of its program's path.
+void process_set_comm(struct process *ps, const char *path) {
+  const char *base = path;
+  for (const char *c = path; *c; c++)
+    if (*c == '/')
+      base = c + 1;
+  memset(ps->comm, 0, sizeof ps->comm);
+  for (int i = 0; i < (int)sizeof ps->comm - 1 && base[i]; i++)
+    ps->comm[i] = base[i];
+}
+
 // ---- Lookup ----
 
 struct process *process_by_pid(int pid) {
@@ -443,6 +454,34 @@ void sleep_expired(struct proc *p) {
   }
   p->wait_kind = WAIT_NOTHING;
   ready_push(p);
+}
+
+// ---- Deadlock ----
+
+static const char *wait_name(struct proc *p) {
+  if (p->state == SLEEPING)
+    return "sleeps";
+  switch (p->wait_kind) {
+  case WAIT_FUTEX: return "waits on a futex";
+  case WAIT_CHILD: return "waits for a child";
+  case WAIT_VFORK: return "waits for its vfork child";
+  case WAIT_SIGNAL: return "waits for a signal";
+  default: return "waits for I/O";
+  }
+}
+
+// Names every blocked thread and what it waits on (the master calls this
+// when nothing can ever wake any of them).
+void report_blocked_threads(void) {
+  for (struct proc *p = threads; p < &threads[NTHREAD]; p++) {
+    if (p->state != BLOCKED && p->state != SLEEPING)
+      continue;
+    printf("rvmsmp kernel:   tid %d (pid %d, %s) %s", p->tid, p->process->pid,
+           p->process->comm[0] ? p->process->comm : "?", wait_name(p));
+    if (p->wait_kind == WAIT_FUTEX)
+      printf(" at %p", p->futex_uaddr);
+    printf("\n");
+  }
 }
 
 // ---- Exit ----

@@ -122,6 +122,7 @@ struct proc {
   int wait_kind;           // enum wait_kind
   int timed;               // also on the sleep list until wake_time
   uint64 futex_key, futex_mm; // what a futex waiter waits on
+  uint64 futex_uaddr;      // its word's user address, for reports
   uint32 futex_bitset;
   uint64 affinity[NCPU / 64]; // harts it may run on (sched_setaffinity)
   struct proc *next;       // link in the ready queue, a wait list or the futex list

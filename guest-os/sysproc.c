@@ -105,16 +105,6 @@ static const char *find_program(const char *path, uint64 *size) {
   return cpio_find((const char *)boot.initrd_start, boot.initrd_end - boot.initrd_start, name, size);
 }
 
-static void set_comm(struct process *ps, const char *path) {
-  const char *base = path;
-  for (const char *c = path; *c; c++)
-    if (*c == '/')
-      base = c + 1;
-  memset(ps->comm, 0, sizeof ps->comm);
-  for (int i = 0; i < (int)sizeof ps->comm - 1 && base[i]; i++)
-    ps->comm[i] = base[i];
-}
-
 int64 sys_execve(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   static char path[MAX_PATH];
@@ -148,7 +138,7 @@ int64 sys_execve(struct proc *p, int hart) {
   fd_exec(p);
   signals_reset_on_exec(ps);
   p->altstack_sp = p->altstack_size = 0;
-  set_comm(ps, path);
+  process_set_comm(ps, path);
   if (ps->vfork_parent) {
     thread_wake(ps->vfork_parent, ps->pid);
     ps->vfork_parent = NULL;

@@ -99,6 +99,9 @@ static struct {
 
 int disk_present; // a disk was found and set up; written once at boot
 
+// Whether a request is in flight or queued: its completion will wake someone.
+int disk_busy(void) { return disk_present && (vd.nfree != vd.qsize || vd.queue_head); }
+
 #define REG(off) ((volatile uint32 *)(vd.base + (off)))
 
 // The PLIC, as on QEMU virt: hart 0's S-mode interrupts are context 1.

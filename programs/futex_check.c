@@ -12,6 +12,9 @@
 //   futex_check join T SEED     T threads exit after random work; the main
 //                               thread joins each on its tid word, which the
 //                               kernel clears and wakes at the thread's exit.
+//   futex_check deadlock        a thread waits on a futex nobody wakes and
+//                               the main thread joins it: the kernel must
+//                               report the deadlock (it never ends by itself).
 //   futex_check signal N SEED   a thread spins with every register set to a
 //                               pattern while the main thread signals it N
 //                               times; the handler clobbers the registers;
@@ -329,7 +332,20 @@ static int run_signal(long signals) {
   return ok ? 0 : 1;
 }
 
+static volatile int never;
+
+static long wait_for_ever(long arg) {
+  futex(&never, FUTEX_WAIT | FUTEX_PRIVATE, 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "deadlock") == 0) {
+    spawn(0, wait_for_ever, 0);
+    join(0);
+    printf("deadlock: the waiter was woken\n");
+    return 1;
+  }
   long a = 0, b = 0, c = 0;
   if (argc >= 4 && strcmp(argv[1], "sem") == 0 && parse_long(argv[2], &a) == 0 && parse_long(argv[3], &b) == 0 &&
       (argc < 5 || parse_long(argv[4], &c) == 0) && a >= 2 && a <= MAX_THREADS) {
@@ -348,6 +364,6 @@ int main(int argc, char **argv) {
     verbose = argc >= 5 && strcmp(argv[4], "-v") == 0;
     return run_signal(a);
   }
-  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED]\n");
+  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED] | deadlock\n");
   return 2;
 }

@@ -161,3 +161,24 @@ fn threaded_runs_repeat_exactly() {
     };
     assert_eq!(run(), run());
 }
+
+/// Threads that all wait for ever are reported by the kernel, each with
+/// what it waits on, and the run ends with status 125.
+#[test]
+fn a_deadlock_names_every_blocked_thread() {
+    let i = Interleaving {
+        harts: 3,
+        quantum: 1000,
+        slice_ticks: None,
+        master_runs_user: false,
+    };
+    let (output, reason) = futex_check(&i, &["deadlock".to_string()]);
+    assert_eq!(reason, ExitReason::Finisher(125), "{output}");
+    assert!(output.contains("deadlock: every thread is blocked"), "{output}");
+    let waiters: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("waits on a futex at 0x"))
+        .collect();
+    assert_eq!(waiters.len(), 2, "{output}");
+    assert!(waiters.iter().all(|l| l.contains("(pid 1, futex_check)")), "{output}");
+}
