@@ -21,6 +21,8 @@ enum annotate_event {
   EV_THREAD_CREATED = 12, // clone: new tid, its process's pid, the creating tid
   EV_EXEC = 13,           // execve succeeded: tid, pid
   EV_SIGNAL = 14,         // a signal taken: tid, signal, handler (0: the default action)
+  EV_BLOCK = 15,          // a thread blocks (futex, child, vfork, signal, sleep): tid, enum wait_kind (5: sleep), address
+  EV_WAKE = 16,           // it is ready again: tid
 };
 // QUEUE_LENGTH says which way a process moved (ARG2).
 #define QUEUE_PUSH 1
@@ -108,6 +110,7 @@ int thread_switch_mm(struct proc *p, struct mm *mm);
 struct process *process_by_pid(int pid);
 void process_free(struct process *ps);
 void process_set_comm(struct process *ps, const char *path);
+void proc_announce(struct proc *p);
 void process_set_parent(struct process *ps, struct process *parent);
 int shell_status(int wait_status);
 struct process *process_at(int index);
@@ -127,6 +130,7 @@ struct proc *sleep_pop_due(uint64 now);
 void sleep_expired(struct proc *p);
 uint64 sleep_next_wake(void);
 void thread_block(struct proc *p, int kind, uint64 deadline);
+void thread_report_block(struct proc *p, int kind, uint64 addr);
 void thread_wake(struct proc *p, int64 result);
 void thread_exit(struct proc *p);
 int process_stop_threads(struct process *ps, struct proc *except);

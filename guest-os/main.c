@@ -81,6 +81,7 @@ static void start_programs(void) {
       power_off(126);
     }
     process_set_comm(p->process, argv[0]);
+    proc_announce(p);
     ready_push(p);
   }
 }

@@ -104,14 +104,20 @@ static void user_fault(struct proc *p, int hart, uint64 scause, uint64 stval) {
 // Whether thread p, which the master is about to send back to user mode,
 // still goes: a thread being stopped ends here, and pending signals are
 // delivered (which may end its process).
-static int may_return_to_user(struct proc *p) {
+static int __attribute__((noinline)) leave_or_take_signals(struct proc *p) {
   if (p->killed) {
     thread_exit(p);
     return 0;
   }
-  if (signal_pending(p) && signal_deliver(p))
+  if (signal_deliver(p))
     return 0;
   return p->state == RUNNING;
+}
+
+static inline __attribute__((always_inline)) int may_return_to_user(struct proc *p) {
+  if (!p->killed && !signal_pending(p)) // the common case, inline
+    return 1;
+  return leave_or_take_signals(p);
 }
 
 // Serves one request from `hart`, whose thread (if any) is running[hart].
@@ -129,7 +135,6 @@ static void serve(int hart, uint64 kind, uint64 scause, uint64 stval) {
   switch (kind) {
   case REQ_SYSCALL:
     p->tf->epc += 4; // return past the ecall
-    p->orig_a0 = p->tf->a0;
     result = syscall_dispatch(p, hart);
     if (p->state != ZOMBIE && p->state != UNUSED) // a thread that waits gets its result too
       p->tf->a0 = result;
@@ -207,14 +212,22 @@ static void dispatch(void) {
 // for another (a futex nobody will wake, a child that waits for its
 // parent, ...). The master says who waits on what and stops the machine
 // with the status rvmsmp gives a machine that waits for ever (125).
-static void check_deadlock(void) {
-  if (live_procs == 0 || running[0] || ready_length() > 0 || sleep_next_wake() != (uint64)-1)
+static int slaves; // harts that run the slave stub, set when the loop starts
+
+static void __attribute__((noinline)) check_deadlock_now(void) {
+  if (running[0] || live_procs == 0)
     return;
-  if (idle_count != (boot.harts < NCPU ? boot.harts : NCPU) - 1 || request_pending() || disk_busy())
+  if (ready_length() > 0 || sleep_next_wake() != (uint64)-1 || request_pending() || disk_busy())
     return;
   printf("rvmsmp kernel: deadlock: every thread is blocked and none can be woken:\n");
   report_blocked_threads();
   power_off(DEADLOCK_STATUS);
+}
+
+// The cheapest test inline: while any slave has work this is one compare.
+static inline __attribute__((always_inline)) void check_deadlock(void) {
+  if (idle_count == slaves)
+    check_deadlock_now();
 }
 
 static void master_usertrap_disk(void) __attribute__((noreturn));
@@ -239,6 +252,7 @@ static inline __attribute__((always_inline, noreturn)) void resume_on_master(con
 // transaction to be installed before powering off.
 static inline __attribute__((always_inline, noreturn)) void loop(const int disk) {
   CSR_WRITE(stvec, (uint64)kernelvec);
+  slaves = (boot.harts < NCPU ? boot.harts : NCPU) - 1;
   for (;;) {
     // Clear the IPI before looking at the ring, so one that arrives in
     // between still ends the WFI below.

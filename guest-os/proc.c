@@ -264,6 +264,14 @@ void process_set_comm(struct process *ps, const char *path) {
     ps->comm[i] = base[i];
 }
 
+// Names thread p's program to the emulator (at start and at each execve):
+// the first 16 bytes of the process's name, little-endian in two words.
+void proc_announce(struct proc *p) {
+  uint64 w[2] = {0, 0};
+  memcpy(w, p->process->comm, sizeof p->process->comm);
+  annotate4(EV_EXEC, p->tid, p->process->pid, w[0], w[1]);
+}
+
 // ---- Lookup ----
 
 struct process *process_by_pid(int pid) {
@@ -306,6 +314,10 @@ int proc_index(struct proc *p) { return p->process - processes; }
 // ---- The ready queue ----
 
 void ready_push(struct proc *p) {
+  if (p->block_reported) {
+    p->block_reported = 0;
+    annotate(EV_WAKE, p->tid, 0, 0);
+  }
   p->state = READY;
   p->next = NULL;
   if (ready_tail)
@@ -407,6 +419,7 @@ void sleep_remove(struct proc *p) {
 void sleep_insert(struct proc *p) {
   p->state = SLEEPING;
   p->wait_kind = WAIT_NOTHING;
+  thread_report_block(p, WAIT_SLEEP_REPORTED, 0);
   sleep_add(p);
 }
 
@@ -425,11 +438,19 @@ uint64 sleep_next_wake(void) { return sleepers ? sleepers->wake_time : (uint64)-
 
 // ---- Blocking and waking (futexes, children, vfork, sigsuspend) ----
 
+// Tells the emulator that p blocks, and why (the matching WAKE is sent by
+// ready_push). Disk waits have their own events (bio.c).
+void thread_report_block(struct proc *p, int kind, uint64 addr) {
+  p->block_reported = 1;
+  annotate(EV_BLOCK, p->tid, kind, addr);
+}
+
 // Blocks p (not restartable: its result is set when it wakes), with a
 // deadline when `deadline` is not -1.
 void thread_block(struct proc *p, int kind, uint64 deadline) {
   p->state = BLOCKED;
   p->wait_kind = kind;
+  thread_report_block(p, kind, kind == WAIT_FUTEX ? p->futex_uaddr : 0);
   if (deadline != (uint64)-1) {
     p->wake_time = deadline;
     sleep_add(p);

@@ -55,6 +55,7 @@ enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE, BLOCKED };
 // Why a blocked thread waits (BLOCKED with wait_kind set; 0 for the
 // restartable file-system waits of bio.c, which keep their own lists).
 enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4 };
+#define WAIT_SLEEP_REPORTED 5 // the kind BLOCK events give nanosleep
 
 #define NSIG 64
 #define SIGSET_BIT(sig) (1UL << ((sig)-1))
@@ -116,11 +117,11 @@ struct proc {
   uint64 pending;          // thread-directed signals not yet delivered
   uint64 altstack_sp, altstack_size; // sigaltstack (size 0: none)
   int in_handler_on_altstack;
-  uint64 orig_a0;          // a0 at the system call, for restarting it after a handler
   int killed;              // being stopped by exit_group, exec or a fatal signal
   // A blocked thread (state BLOCKED or SLEEPING with a deadline).
   int wait_kind;           // enum wait_kind
   int timed;               // also on the sleep list until wake_time
+  int block_reported;      // a BLOCK event was sent: the next ready_push sends WAKE
   uint64 futex_key, futex_mm; // what a futex waiter waits on
   uint64 futex_uaddr;      // its word's user address, for reports
   uint32 futex_bitset;

@@ -100,8 +100,6 @@ static int ignored(struct process *ps, int sig) {
 // The signals p could take now: pending for it or its process, not blocked.
 static uint64 deliverable(struct proc *p) { return (p->pending | p->process->pending) & ~(p->sigmask & ~UNBLOCKABLE); }
 
-int signal_pending(struct proc *p) { return deliverable(p) != 0; }
-
 // A blocked or sleeping thread that a signal interrupts: its wait ends with
 // -EINTR (nanosleep, futexes, vfork, pause), or, for waits that repeat the
 // call when woken (wait4), without restarting it unless the handler has

@@ -146,7 +146,7 @@ int64 sys_execve(struct proc *p, int hart) {
   memset(tf, 0, sizeof *tf);
   tf->epc = entry;
   tf->sp = sp;
-  annotate(EV_EXEC, p->tid, ps->pid, 0);
+  proc_announce(p);
   return 0; // a0 at the new program's entry: no function for atexit
 }
 
@@ -238,6 +238,7 @@ static struct process *wait_for_child(struct proc *p, int idtype, int id, int op
   p->tf->epc -= 4; // back to the ecall: the call is made again when woken
   p->state = BLOCKED;
   p->wait_kind = WAIT_CHILD;
+  thread_report_block(p, WAIT_CHILD, 0);
   p->next = child_waiters;
   child_waiters = p;
   *result = p->tf->a0;

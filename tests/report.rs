@@ -24,6 +24,7 @@ fn reports_validate_against_the_documented_schema() {
         (4, "syscall_mix", &["-k", "10", "-r", "20"][..]),
         (1, "hello", &[]),
         (8, "alloc", &[]),
+        (3, "futex_check", &["join", "4", "1"]),
     ] {
         let json = report_json(harts, program, args);
         let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
@@ -73,4 +74,38 @@ fn unknown_system_calls_are_counted() {
     // syscall_errors makes exactly one call with an unknown number (999).
     let r = run(&Spec::new(2, "syscall_errors"));
     assert_eq!(Report::of(&r.machine).summary.unknown_syscalls, 1);
+}
+
+/// Per thread: the cycles its harts spent on it add up to the harts' own,
+/// each thread is named after its program, and the calls by number add up.
+#[test]
+fn thread_figures_add_up_to_the_harts() {
+    let mut spec = Spec::new(4, "futex_check");
+    spec.procs = 1;
+    spec.args = &["sem", "6", "20", "3"];
+    let r = run(&spec);
+    let report = Report::of(&r.machine);
+    let threads = &report.per_thread;
+    assert_eq!(threads.len(), 7, "{threads:?}");
+    assert!(
+        threads.iter().all(|t| t.pid == 1 && t.name == "futex_check.elf"),
+        "{threads:?}"
+    );
+    let sum = |f: fn(&rvmsmp::report::ThreadReport) -> u64| threads.iter().map(f).sum::<u64>();
+    let harts = |f: fn(&rvmsmp::report::HartReport) -> u64| report.per_hart.iter().skip(1).map(f).sum::<u64>();
+    assert_eq!(
+        sum(|t| t.user),
+        harts(|h| h.user),
+        "user cycles: threads against slaves"
+    );
+    assert_eq!(sum(|t| t.waiting), harts(|h| h.waiting), "waiting cycles");
+    assert_eq!(sum(|t| t.syscalls), report.summary.syscalls);
+    assert!(sum(|t| t.served) <= report.per_hart[0].kernel);
+    // The main thread blocks in the joins, and some consumer on the semaphore.
+    assert!(threads[0].blocked > 0 && threads[0].blocks > 0, "{:?}", threads[0]);
+    let calls = &report.syscalls_by_number;
+    assert_eq!(calls.iter().map(|c| c.count).sum::<u64>(), report.summary.syscalls);
+    let clone = calls.iter().find(|c| c.name == "clone").expect("clone is counted");
+    assert_eq!(clone.count, 6);
+    assert!(calls.iter().any(|c| c.name == "futex" && c.count > 0));
 }

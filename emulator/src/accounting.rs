@@ -16,6 +16,11 @@
 //! it *idle*, and the hart's own `RESUMED` makes it *kernel* again. Without
 //! annotations (`rvmsmp bare`) the rule falls back to privilege and WFI.
 //!
+//! The same cycles are also charged to the thread the kernel gave the
+//! hart (its `PROCESS_ASSIGNED`, until the hart is idled or given another):
+//! on a slave its user, kernel (trap stub) and waiting cycles, on the
+//! master only its user cycles (the master's kernel time is everyone's).
+//!
 //! Harts record transitions as they happen (a few per trap, none per
 //! instruction); the machine applies them in cycle order at each round
 //! boundary, so a transition one hart causes on another (the master idling
@@ -59,7 +64,12 @@ pub enum Transition {
     WfiStart,
     WfiEnd,
     Os(OsState),
+    /// The kernel gave the hart this thread (tid), or took it away ([`NO_THREAD`]).
+    Thread(u64),
 }
+
+/// No thread on the hart (tids start at 1).
+pub const NO_THREAD: u64 = 0;
 
 /// The cycles of one hart, by state, and its user-mode instructions.
 #[derive(Clone, Debug)]
@@ -70,6 +80,8 @@ pub struct HartAccount {
     in_wfi: bool,
     os: OsState,
     since: u64,
+    /// The thread the kernel gave the hart, or NO_THREAD.
+    thread: u64,
     /// A timeline of state changes, kept only when a trace is asked for.
     pub timeline: Option<Vec<(u64, HartState)>>,
 }
@@ -82,6 +94,7 @@ impl HartAccount {
             in_wfi: false,
             os: OsState::Kernel,
             since: 0,
+            thread: NO_THREAD,
             timeline: record_timeline.then(|| vec![(0, HartState::Kernel)]),
         }
     }
@@ -97,10 +110,12 @@ impl HartAccount {
         }
     }
 
-    /// Charges the cycles up to `cycle` to the current state, then applies `t`.
-    fn apply(&mut self, cycle: u64, t: Transition) {
+    /// Charges the cycles up to `cycle` to the current state, then applies
+    /// `t`. Returns what was charged: the state, the cycles and the thread.
+    fn apply(&mut self, cycle: u64, t: Transition) -> (HartState, u64, u64) {
         let cycle = cycle.max(self.since);
         let before = self.state();
+        let charged = (before, cycle - self.since, self.thread);
         self.cycles[before as usize] += cycle - self.since;
         self.since = cycle;
         match t {
@@ -109,6 +124,7 @@ impl HartAccount {
             Transition::WfiStart => self.in_wfi = true,
             Transition::WfiEnd => self.in_wfi = false,
             Transition::Os(os) => self.os = os,
+            Transition::Thread(tid) => self.thread = tid,
         }
         let after = self.state();
         if after != before {
@@ -116,6 +132,7 @@ impl HartAccount {
                 timeline.push((cycle, after));
             }
         }
+        charged
     }
 
     /// The cycles by state up to `now`, without changing anything.
@@ -133,6 +150,8 @@ pub type PendingTransitions = Vec<(usize, u64, Transition)>;
 #[derive(Clone, Debug)]
 pub struct Accounting {
     pub harts: Vec<HartAccount>,
+    /// Cycles by hart state of each thread (tid), as the module comment says.
+    pub threads: std::collections::BTreeMap<u64, [u64; 4]>,
     scratch: PendingTransitions,
 }
 
@@ -140,6 +159,7 @@ impl Accounting {
     pub fn new(harts: usize, record_timeline: bool) -> Accounting {
         Accounting {
             harts: (0..harts).map(|_| HartAccount::new(record_timeline)).collect(),
+            threads: std::collections::BTreeMap::new(),
             scratch: Vec::new(),
         }
     }
@@ -157,12 +177,33 @@ impl Accounting {
         self.scratch.sort_by_key(|&(hart, cycle, _)| (hart, cycle));
         for &(hart, cycle, t) in &self.scratch {
             match (self.harts.get_mut(hart), clocks.get(hart)) {
-                (Some(account), Some(&clock)) if cycle <= clock => account.apply(cycle, t),
+                (Some(account), Some(&clock)) if cycle <= clock => {
+                    let (state, cycles, thread) = account.apply(cycle, t);
+                    if thread != NO_THREAD && cycles > 0 && (hart != 0 || state == HartState::User) {
+                        self.threads.entry(thread).or_insert([0; 4])[state as usize] += cycles;
+                    }
+                }
                 (Some(_), Some(_)) => pending.push((hart, cycle, t)),
                 _ => {}
             }
         }
         self.scratch.clear();
+    }
+}
+
+impl Accounting {
+    /// Each thread's cycles by state up to each hart's clock (`clocks`),
+    /// the time since the last transition included.
+    pub fn thread_cycles_until(&self, clocks: &[u64]) -> std::collections::BTreeMap<u64, [u64; 4]> {
+        let mut threads = self.threads.clone();
+        for (hart, account) in self.harts.iter().enumerate() {
+            let state = account.state();
+            let now = clocks.get(hart).copied().unwrap_or(account.since);
+            if account.thread != NO_THREAD && (hart != 0 || state == HartState::User) {
+                threads.entry(account.thread).or_insert([0; 4])[state as usize] += now.saturating_sub(account.since);
+            }
+        }
+        threads
     }
 }
 

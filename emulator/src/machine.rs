@@ -286,6 +286,12 @@ impl Machine {
             .collect()
     }
 
+    /// Each thread's cycles by hart state so far (crate::accounting).
+    pub fn thread_cycles(&self) -> std::collections::BTreeMap<u64, [u64; 4]> {
+        let clocks: Vec<u64> = self.harts.iter().map(|h| h.cycle).collect();
+        self.accounting.thread_cycles_until(&clocks)
+    }
+
     /// One round: every hart runs to the end of the quantum, in id order.
     pub fn run_round(&mut self) {
         let mut until = self.next_round_end();

@@ -24,6 +24,10 @@ pub struct Report {
     pub cycles: u64,
     pub per_hart: Vec<HartReport>,
     pub summary: Summary,
+    /// Each thread the kernel ran, by tid (docs/stats-json.md).
+    pub per_thread: Vec<ThreadReport>,
+    /// System calls answered, by number.
+    pub syscalls_by_number: Vec<SyscallReport>,
     /// The disk, when the run had one (`--disk`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk: Option<DiskReport>,
@@ -77,6 +81,37 @@ pub struct ProcessIo {
     pub pid: u64,
     pub waits: u64,
     pub cycles: u64,
+}
+
+/// Where one thread's time went. `user`, `kernel` and `waiting` are the
+/// cycles of the harts it was on (on hart 0 only its user cycles);
+/// `blocked` is the time it could not run (a futex, a child, a sleep, the
+/// disk); `served` the master's cycles on its requests.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ThreadReport {
+    pub tid: u64,
+    pub pid: u64,
+    pub name: String,
+    pub user: u64,
+    pub kernel: u64,
+    pub waiting: u64,
+    pub blocked: u64,
+    pub served: u64,
+    pub syscalls: u64,
+    pub blocks: u64,
+    pub signals: u64,
+}
+
+/// The system calls of one number.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SyscallReport {
+    pub number: u64,
+    /// Linux's name, or "unknown" for one the kernel does not serve.
+    pub name: &'static str,
+    pub count: u64,
+    /// The master's cycles on them, in all and per call.
+    pub service_cycles: u64,
+    pub mean_service: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -229,12 +264,53 @@ impl Report {
             busy_cycles: d.stats.busy_cycles,
             in_flight: d.in_flight() as u64,
         });
+        let thread_cycles = machine.thread_cycles();
+        let per_thread = a
+            .threads
+            .iter()
+            .map(|(&tid, t)| {
+                let [user, kernel, waiting, _] = thread_cycles.get(&tid).copied().unwrap_or_default();
+                ThreadReport {
+                    tid,
+                    pid: if t.pid == 0 { tid } else { t.pid },
+                    name: t.name.clone(),
+                    user,
+                    kernel,
+                    waiting,
+                    blocked: t.blocked_until(cycles),
+                    served: t.service,
+                    syscalls: t.syscalls,
+                    blocks: t.blocks,
+                    signals: t.signals,
+                }
+            })
+            .collect();
+        let syscalls_by_number = a
+            .syscalls_by_number
+            .iter()
+            .map(|(&number, c)| SyscallReport {
+                number,
+                name: SYSCALL_NAMES
+                    .iter()
+                    .find(|&&(n, _)| n == number)
+                    .map_or("unknown", |&(_, name)| name),
+                count: c.count,
+                service_cycles: c.service,
+                mean_service: if c.count == 0 {
+                    0.0
+                } else {
+                    c.service as f64 / c.count as f64
+                },
+            })
+            .collect();
         Report {
             schema: SCHEMA,
             version: SCHEMA_VERSION,
             harts: machine.harts.len(),
             cycles,
             per_hart,
+            per_thread,
+            syscalls_by_number,
             summary,
             disk,
         }
@@ -299,6 +375,26 @@ impl Report {
                 io.mean_per_process,
                 io.processes
             );
+        }
+        if !self.per_thread.is_empty() {
+            out += &format!(
+                "{:>6} {:>6} {:<16} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8}\n",
+                "tid", "pid", "name", "user", "kernel", "waiting", "blocked", "served", "syscalls"
+            );
+            for t in &self.per_thread {
+                out += &format!(
+                    "{:>6} {:>6} {:<16} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8}\n",
+                    t.tid, t.pid, t.name, t.user, t.kernel, t.waiting, t.blocked, t.served, t.syscalls
+                );
+            }
+        }
+        if !self.syscalls_by_number.is_empty() {
+            let calls: Vec<String> = self
+                .syscalls_by_number
+                .iter()
+                .map(|c| format!("{} {} ({:.0})", c.name, c.count, c.mean_service))
+                .collect();
+            out += &format!("system calls (count, mean service cycles): {}\n", calls.join(", "));
         }
         if let Some(d) = &self.disk {
             out += &format!(

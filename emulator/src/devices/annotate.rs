@@ -22,6 +22,11 @@ pub enum EventKind {
     Resumed = 9,
     IoWait = 10,
     IoDone = 11,
+    ThreadCreated = 12,
+    Exec = 13,
+    Signal = 14,
+    Block = 15,
+    Wake = 16,
 }
 
 impl EventKind {
@@ -39,6 +44,11 @@ impl EventKind {
             9 => Resumed,
             10 => IoWait,
             11 => IoDone,
+            12 => ThreadCreated,
+            13 => Exec,
+            14 => Signal,
+            15 => Block,
+            16 => Wake,
             _ => return None,
         })
     }
@@ -48,7 +58,7 @@ impl EventKind {
 pub const REQUEST_SYSCALL: u64 = 1;
 pub const REQUEST_IDLE: u64 = 4;
 
-use crate::accounting::{OsState, PendingTransitions, RequestRecord, Transition};
+use crate::accounting::{OsState, PendingTransitions, RequestRecord, Transition, NO_THREAD};
 
 /// A process blocked on the disk: from its `IO_WAIT` to its `IO_DONE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +76,52 @@ impl IoWaitRecord {
     pub fn cycles(&self, run_end: u64) -> u64 {
         self.end.unwrap_or(run_end).max(self.start) - self.start
     }
+}
+
+/// What the events say of one thread (tids are the kernel's; a
+/// single-threaded process's tid is its pid).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// The process it belongs to.
+    pub pid: u64,
+    /// Its program's name (from EXEC, or its creator's).
+    pub name: String,
+    /// Cycles the master spent serving its requests, and its system calls.
+    pub service: u64,
+    pub syscalls: u64,
+    /// Cycles it was blocked (futex, child, sleep, disk), and how often.
+    pub blocked: u64,
+    pub blocks: u64,
+    blocked_since: Option<u64>,
+    /// Signals it took.
+    pub signals: u64,
+}
+
+impl ThreadInfo {
+    /// Its blocked cycles, a wait still open counting up to `run_end`.
+    pub fn blocked_until(&self, run_end: u64) -> u64 {
+        self.blocked + self.blocked_since.map_or(0, |s| run_end.saturating_sub(s))
+    }
+
+    fn block(&mut self, cycle: u64) {
+        if self.blocked_since.is_none() {
+            self.blocked_since = Some(cycle);
+            self.blocks += 1;
+        }
+    }
+
+    fn wake(&mut self, cycle: u64) {
+        if let Some(since) = self.blocked_since.take() {
+            self.blocked += cycle.saturating_sub(since);
+        }
+    }
+}
+
+/// System calls of one number: how many, and the master's cycles on them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallCount {
+    pub count: u64,
+    pub service: u64,
 }
 
 /// A request posted and not yet answered.
@@ -118,6 +174,10 @@ pub struct Annotate {
     open_io: std::collections::HashMap<u64, usize>,
     /// Every pid the kernel named in PROCESS_ASSIGNED, PROCESS_EXIT or IO_WAIT.
     pub pids: std::collections::BTreeSet<u64>,
+    /// Every thread the kernel named, by tid.
+    pub threads: std::collections::BTreeMap<u64, ThreadInfo>,
+    /// System calls answered, by number.
+    pub syscalls_by_number: std::collections::BTreeMap<u64, SyscallCount>,
 }
 
 impl Annotate {
@@ -219,6 +279,17 @@ impl Annotate {
             }
             EventKind::ServiceEnd => {
                 if let Some(open) = self.open.get_mut(origin).and_then(Option::take) {
+                    let service = cycle.saturating_sub(open.record.started);
+                    if u64::from(open.record.kind) != REQUEST_IDLE {
+                        let thread = self.threads.entry(open.record.pid).or_default();
+                        thread.service += service;
+                        if u64::from(open.record.kind) == REQUEST_SYSCALL {
+                            thread.syscalls += 1;
+                            let n = self.syscalls_by_number.entry(open.record.number).or_default();
+                            n.count += 1;
+                            n.service += service;
+                        }
+                    }
                     if u64::from(open.record.kind) != REQUEST_IDLE {
                         self.requests.push(RequestRecord {
                             finished: cycle,
@@ -229,19 +300,40 @@ impl Annotate {
             }
             EventKind::HartIdle if origin != hart => {
                 self.transitions.push((origin, cycle, Transition::Os(OsState::Idle)));
+                self.transitions.push((origin, cycle, Transition::Thread(NO_THREAD)));
             }
             EventKind::Resumed => self.transitions.push((hart, cycle, Transition::Os(OsState::Kernel))),
             EventKind::QueueLength => self.max_ready_queue = self.max_ready_queue.max(args[0]),
             EventKind::ProcessAssigned => {
                 self.pids.insert(args[1]);
+                self.threads.entry(args[1]).or_default();
+                self.transitions.push((origin, cycle, Transition::Thread(args[1])));
             }
             EventKind::ProcessExit => {
                 self.pids.insert(args[0]);
+                self.threads.entry(args[0]).or_default().wake(cycle);
             }
+            EventKind::ThreadCreated => {
+                let name = self.threads.get(&args[2]).map(|t| t.name.clone()).unwrap_or_default();
+                let t = self.threads.entry(args[0]).or_default();
+                t.pid = args[1];
+                t.name = name;
+            }
+            EventKind::Exec => {
+                let bytes: Vec<u8> = [args[2], args[3]].iter().flat_map(|w| w.to_le_bytes()).collect();
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                let t = self.threads.entry(args[0]).or_default();
+                t.pid = args[1];
+                t.name = String::from_utf8_lossy(&bytes[..end]).into_owned();
+            }
+            EventKind::Signal => self.threads.entry(args[0]).or_default().signals += 1,
+            EventKind::Block => self.threads.entry(args[0]).or_default().block(cycle),
+            EventKind::Wake => self.threads.entry(args[0]).or_default().wake(cycle),
             EventKind::IoWait => {
                 // A second IO_WAIT before IO_DONE continues the same wait.
                 let pid = args[0];
                 self.pids.insert(pid);
+                self.threads.entry(pid).or_default().block(cycle);
                 if !self.open_io.contains_key(&pid) {
                     self.open_io.insert(pid, self.io_waits.len());
                     self.io_waits.push(IoWaitRecord {
@@ -253,6 +345,7 @@ impl Annotate {
                 }
             }
             EventKind::IoDone => {
+                self.threads.entry(args[0]).or_default().wake(cycle);
                 if let Some(i) = self.open_io.remove(&args[0]) {
                     self.io_waits[i].end = Some(cycle);
                 }
