@@ -23,6 +23,7 @@ enum annotate_event {
   EV_SIGNAL = 14,         // a signal taken: tid, signal, handler (0: the default action)
   EV_BLOCK = 15,          // a thread blocks (futex, child, vfork, signal, sleep): tid, enum wait_kind (5: sleep), address
   EV_WAKE = 16,           // it is ready again: tid
+  EV_SHOOTDOWN = 17,      // a thread waits for other harts' TLBs to be flushed: tid, its hart
 };
 // QUEUE_LENGTH says which way a process moved (ARG2).
 #define QUEUE_PUSH 1
@@ -92,6 +93,8 @@ void master_loop(void) __attribute__((noreturn));
 void master_usertrap(void) __attribute__((noreturn));
 void note_exit_status(int status);
 void master_kick(struct proc *t);
+void tlb_shootdown(struct proc *p, int hart);
+void shootdown_forget(struct proc *p);
 extern uint64 slice_ticks;
 extern int master_runs_user;
 

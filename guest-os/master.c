@@ -77,6 +77,80 @@ void master_kick(struct proc *t) {
     *(volatile uint32 *)CLINT_MSIP(t->hart) = 1;
 }
 
+// ---- TLB shootdowns ----
+//
+// A mapping of address space mm changed (unmapped, or rights taken away)
+// while other threads of mm run on other harts: their TLBs may still hold
+// the old translation. The master sends each such hart an IPI; the trap it
+// takes (uservec does sfence.vma on the way in, userret on the way out)
+// flushes its TLB, and its request, whatever it is, tells the master that
+// it has. The calling thread's call returns only when every one has: it
+// waits (blocked) in the meantime, so the result it sees is final on
+// every hart.
+
+static struct proc *shootdown_waiters; // linked by next
+static void shootdown_ack_slow(int hart);
+
+static int shootdown_targets(struct proc *p, int hart) {
+  int n = 0;
+  memset(p->shootdown, 0, sizeof p->shootdown);
+  for (int h = 1; h < NCPU && h < boot.harts; h++) {
+    struct proc *t = running[h];
+    if (h == hart || !t || t->mm != p->mm)
+      continue;
+    p->shootdown[h / 64] |= 1UL << (h % 64);
+    *(volatile uint32 *)CLINT_MSIP(h) = 1;
+    n++;
+  }
+  return n;
+}
+
+// Called by the system call that changed p's mappings (p runs on `hart`).
+void tlb_shootdown(struct proc *p, int hart) {
+  sfence_vma(); // the master's own view, should it ever cache user addresses
+  if (!shootdown_targets(p, hart))
+    return;
+  annotate(EV_SHOOTDOWN, p->tid, hart, 0);
+  thread_block(p, WAIT_SHOOTDOWN, (uint64)-1);
+  p->next = shootdown_waiters;
+  shootdown_waiters = p;
+}
+
+// p stops waiting (it is exiting).
+void shootdown_forget(struct proc *p) {
+  for (struct proc **link = &shootdown_waiters; *link; link = &(*link)->next) {
+    if (*link == p) {
+      *link = p->next;
+      break;
+    }
+  }
+  p->next = NULL;
+}
+
+// A request from `hart`: that hart has trapped, so its TLB is flushed.
+static inline __attribute__((always_inline)) void shootdown_ack(int hart) {
+  if (shootdown_waiters)
+    shootdown_ack_slow(hart);
+}
+
+static void __attribute__((noinline)) shootdown_ack_slow(int hart) {
+  for (struct proc **link = &shootdown_waiters; *link;) {
+    struct proc *w = *link;
+    w->shootdown[hart / 64] &= ~(1UL << (hart % 64));
+    int left = 0;
+    for (int i = 0; i < NCPU / 64; i++)
+      left |= w->shootdown[i] != 0;
+    if (left) {
+      link = &w->next;
+      continue;
+    }
+    *link = w->next;
+    w->next = NULL;
+    w->wait_kind = WAIT_NOTHING;
+    thread_wake(w, w->tf->a0); // its result, stored when it blocked
+  }
+}
+
 // The signal a fault raises, and its si_code.
 static int fault_signal(uint64 scause, int *code) {
   switch (scause) {
@@ -126,6 +200,7 @@ static void serve(int hart, uint64 kind, uint64 scause, uint64 stval) {
   uint64 nr = kind == REQ_SYSCALL ? p->tf->a7 : scause;
   annotate4(EV_SERVICE_START, hart, p ? p->tid : 0, nr, kind);
   int64 result = 0;
+  shootdown_ack(hart);
   if (p && p->killed) {
     // Stopped by exit_group, execve or a fatal signal while it ran: it
     // ends here, whatever it asked.

@@ -562,6 +562,10 @@ void thread_exit(struct proc *p) {
   sleep_remove(p);
   if (p->wait_kind == WAIT_FUTEX)
     futex_forget(p);
+  if (p->wait_kind == WAIT_SHOOTDOWN)
+    shootdown_forget(p);
+  if (p->wait_kind == WAIT_CHILD)
+    child_wait_forget(p);
   p->wait_kind = WAIT_NOTHING;
   annotate(EV_PROCESS_EXIT, p->tid, shell_status(ps->exit_status), 0);
   p->state = ZOMBIE;

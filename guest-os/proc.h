@@ -54,7 +54,7 @@ enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE, BLOCKED };
 
 // Why a blocked thread waits (BLOCKED with wait_kind set; 0 for the
 // restartable file-system waits of bio.c, which keep their own lists).
-enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4 };
+enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4, WAIT_SHOOTDOWN = 6 };
 #define WAIT_SLEEP_REPORTED 5 // the kind BLOCK events give nanosleep
 
 #define NSIG 64
@@ -126,6 +126,7 @@ struct proc {
   uint64 futex_uaddr;      // its word's user address, for reports
   uint32 futex_bitset;
   uint64 affinity[NCPU / 64]; // harts it may run on (sched_setaffinity)
+  uint64 shootdown[NCPU / 64]; // harts whose TLB it waits to see flushed (tlb_shootdown)
   struct proc *next;       // link in the ready queue, a wait list or the futex list
   struct proc *group_next; // the next thread of its process
   struct proc *sleep_next; // link in the sleep list (timed waits)

@@ -124,7 +124,8 @@ void signal_interrupt(struct proc *p) {
       p->tf->a0 = -EINTR;
     }
     ready_push(p);
-  } else if (p->state == BLOCKED && p->wait_kind != WAIT_NOTHING && p->wait_kind != WAIT_VFORK) {
+  } else if (p->state == BLOCKED && p->wait_kind != WAIT_NOTHING && p->wait_kind != WAIT_VFORK &&
+             p->wait_kind != WAIT_SHOOTDOWN) {
     thread_wake(p, -EINTR);
   }
 }

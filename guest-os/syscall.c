@@ -162,8 +162,10 @@ int64 sys_brk(struct proc *p, int hart) {
     uvm_unmap(p->pagetable, old_top, new_top - old_top);
     return p->mm->brk;
   }
-  if (new_top < old_top)
+  if (new_top < old_top) {
     uvm_unmap(p->pagetable, new_top, old_top - new_top);
+    tlb_shootdown(p, hart);
+  }
   p->mm->brk = want;
   return p->mm->brk;
 }
@@ -192,6 +194,7 @@ int64 sys_mmap(struct proc *p, int hart) {
       return -EINVAL;
     va = addr;
     uvm_unmap(p->pagetable, va, size);
+    tlb_shootdown(p, hart);
   } else {
     if (size > p->mm->mmap_next || p->mm->mmap_next - size < PGROUNDUP(p->mm->brk) + PGSIZE)
       return -ENOMEM;
@@ -213,6 +216,7 @@ int64 sys_munmap(struct proc *p, int hart) {
   if (addr % PGSIZE || len == 0 || addr >= TRAPFRAME || len > TRAPFRAME - addr)
     return -EINVAL;
   uvm_unmap(p->pagetable, addr, PGROUNDUP(len));
+  tlb_shootdown(p, hart);
   return 0;
 }
 
@@ -286,6 +290,9 @@ int64 sys_mprotect(struct proc *p, int hart) {
   if (addr % PGSIZE || (prot & ~7UL) || len > TRAPFRAME || addr > TRAPFRAME - PGROUNDUP(len))
     return -EINVAL;
   int perm = prot ? PTE_R | (prot & PROT_WRITE ? PTE_W : 0) | (prot & PROT_EXEC ? PTE_X : 0) : 0;
-  return uvm_protect(p->pagetable, addr, PGROUNDUP(len), perm) < 0 ? -ENOMEM : 0;
+  if (uvm_protect(p->pagetable, addr, PGROUNDUP(len), perm) < 0)
+    return -ENOMEM;
+  tlb_shootdown(p, hart);
+  return 0;
 }
 

@@ -15,6 +15,11 @@
 //   futex_check deadlock        a thread waits on a futex nobody wakes and
 //                               the main thread joins it: the kernel must
 //                               report the deadlock (it never ends by itself).
+//   futex_check shootdown       a thread reads a page in a loop while the
+//                               main thread unmaps it: once munmap has
+//                               returned, no read may succeed (the other
+//                               hart's TLB must have been shot down); the
+//                               reader's SIGSEGV handler maps it back.
 //   futex_check signal N SEED   a thread spins with every register set to a
 //                               pattern while the main thread signals it N
 //                               times; the handler clobbers the registers;
@@ -38,6 +43,12 @@
 #define CLONE_THREAD_FLAGS 0x3d0f00 // glibc's: VM FS FILES SIGHAND THREAD SYSVSEM SETTLS PARENT_SETTID CHILD_CLEARTID
 #define SIGUSR1 10
 #define SA_SIGINFO 4
+
+struct ksigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  unsigned long mask;
+};
 
 #define MAX_THREADS 16
 #define STACK_SIZE 16384
@@ -297,11 +308,6 @@ static long spinner(long arg) {
   return 0;
 }
 
-struct ksigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  unsigned long mask;
-};
 
 static int run_signal(long signals) {
   struct ksigaction act = {on_signal, 0, 0};
@@ -332,6 +338,50 @@ static int run_signal(long signals) {
   return ok ? 0 : 1;
 }
 
+#define SYS_MMAP 222
+#define SYS_MUNMAP 215
+#define SIGSEGV 11
+
+static volatile char *shared_page;
+static volatile int reader_started, unmapped, faulted, stale;
+
+static void on_segv(int sig) {
+  faulted = 1;
+  syscall6(SYS_MMAP, (long)shared_page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+static long reader(long arg) {
+  for (;;) {
+    int was_unmapped = __atomic_load_n(&unmapped, __ATOMIC_ACQUIRE);
+    (void)shared_page[0]; // faults once the page is gone, if this hart's TLB knows it
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    reader_started = 1;
+    if (faulted)
+      return 0;
+    if (was_unmapped) {
+      stale = 1; // a read that succeeded after munmap returned
+      return 0;
+    }
+  }
+}
+
+static int run_shootdown(void) {
+  struct ksigaction act = {on_segv, 0, 0};
+  syscall6(SYS_RT_SIGACTION, SIGSEGV, (long)&act, 0, 8, 0, 0);
+  shared_page = (volatile char *)syscall6(SYS_MMAP, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  shared_page[0] = 1;
+  spawn(0, reader, 0);
+  while (!reader_started)
+    ;
+  syscall6(SYS_MUNMAP, (long)shared_page, 4096, 0, 0, 0, 0);
+  __atomic_store_n(&unmapped, 1, __ATOMIC_RELEASE);
+  join(0);
+  int ok = faulted && !stale;
+  printf("shootdown: %s: %s\n", stale ? "the reader read the page after munmap returned" : "no read after munmap returned",
+         ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 static volatile int never;
 
 static long wait_for_ever(long arg) {
@@ -340,6 +390,8 @@ static long wait_for_ever(long arg) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "shootdown") == 0)
+    return run_shootdown();
   if (argc == 2 && strcmp(argv[1], "deadlock") == 0) {
     spawn(0, wait_for_ever, 0);
     join(0);
@@ -364,6 +416,6 @@ int main(int argc, char **argv) {
     verbose = argc >= 5 && strcmp(argv[4], "-v") == 0;
     return run_signal(a);
   }
-  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED] | deadlock\n");
+  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED] | shootdown | deadlock\n");
   return 2;
 }

@@ -8,6 +8,9 @@
 //!   lost (a lost one leaves a consumer blocked for ever: a deadlock);
 //! - a thread's exit clears its tid word and wakes the one joiner waiting
 //!   on it (else the joiner never returns);
+//! - once munmap has returned, no thread on another hart reads the page
+//!   through a stale TLB entry (the master shoots the TLBs down by IPI
+//!   before it answers);
 //! - a signal handler that clobbers every register returns to the
 //!   interrupted instruction with all of them (integer and floating-point)
 //!   as they were.
@@ -125,6 +128,17 @@ proptest! {
     ) {
         let args = ["signal".to_string(), signals.to_string(), seed.to_string()];
         check(&i, &args)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config(256))]
+
+    #[test]
+    fn no_read_succeeds_after_munmap_returns(
+        i in interleaving().prop_filter("two harts for threads", |i| i.harts >= 3 || i.master_runs_user),
+    ) {
+        check(&i, &["shootdown".to_string()])?;
     }
 }
 

@@ -27,6 +27,7 @@ pub enum EventKind {
     Signal = 14,
     Block = 15,
     Wake = 16,
+    Shootdown = 17,
 }
 
 impl EventKind {
@@ -49,6 +50,7 @@ impl EventKind {
             14 => Signal,
             15 => Block,
             16 => Wake,
+            17 => Shootdown,
             _ => return None,
         })
     }
