@@ -25,6 +25,8 @@ pub mod report;
 pub mod sweep;
 pub mod syscall_names;
 pub mod trace;
+pub mod user_elf;
+pub mod zeroed;
 
 pub use bus::ExitReason;
 pub use error::EmuError;
