@@ -631,8 +631,27 @@ impl SweepResult {
     }
 }
 
+/// Fails at once, before any run, if the results could not be written to
+/// `dir`: it is created if need be, and each file opened for writing (an
+/// existing one is left as it is until the results replace it).
+pub fn check_output(dir: &std::path::Path) -> Result<(), EmuError> {
+    let fail = |e: std::io::Error| EmuError::bad_input(dir, format!("cannot write the sweep's results: {e}"));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    for name in ["sweep.csv", "sweep.json", "sweep.svg"] {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| EmuError::bad_input(&path, format!("cannot write the sweep's results: {e}")))?;
+    }
+    Ok(())
+}
+
 /// `rvmsmp sweep`: runs, prints the table, writes the files.
 pub fn run(options: &SweepOptions) -> Result<(), EmuError> {
+    check_output(&options.out)?;
     let result = measure(options)?;
     print!("{}", result.to_table());
     result.write(&options.out)?;
