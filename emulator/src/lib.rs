@@ -21,6 +21,7 @@ pub mod kernel;
 pub mod loader;
 pub mod machine;
 pub mod memmap;
+pub mod quantiles;
 pub mod report;
 pub mod sweep;
 pub mod syscall_names;

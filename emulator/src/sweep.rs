@@ -254,14 +254,7 @@ fn share_cycles(machine: &Machine) -> Result<ShareCycles, EmuError> {
         .ok_or_else(|| EmuError::Config("sweep: in the baseline run the slave never ran a process".into()))?;
     let master_cycles = cycles_from(machine, 0, start);
     let slave_cycles = cycles_from(machine, 1, start);
-    let service = machine
-        .bus
-        .annotate
-        .requests
-        .iter()
-        .filter(|r| r.hart == 1)
-        .map(|r| r.service())
-        .sum();
+    let service = machine.bus.annotate.request_stats.service_by_hart[1];
     Ok(ShareCycles {
         master_busy: master_cycles[HartState::Kernel as usize],
         slave_busy: slave_cycles[HartState::User as usize]
