@@ -124,7 +124,7 @@ struct SweepArgs {
     #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
 
-    /// Round-robin time slice in mtime ticks of 100 ns
+    /// Round-robin time slice in mtime ticks of 100 ns, 1 to 10^15
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
@@ -188,7 +188,7 @@ struct MachineArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     harts: usize,
 
-    /// RAM size in MiB, at 0x80000000; host memory is used only for pages the guest touches
+    /// RAM size in MiB (1 to 1048576), at 0x80000000; reserved lazily: host memory is used only for pages the guest touches
     #[arg(long, default_value_t = 128, value_name = "MiB")]
     mem: u64,
 
@@ -262,7 +262,7 @@ struct RunArgs {
     #[command(flatten)]
     disk: DiskArgs,
 
-    /// Number of copies of PROG to run [default: one per slave hart, or 1 with --harts 1]
+    /// Number of copies of PROG to run, at most 1024 and as many as --mem holds [default: one per slave hart, or 1 with --harts 1]
     #[arg(long, value_name = "P")]
     procs: Option<usize>,
 
@@ -274,7 +274,7 @@ struct RunArgs {
     #[arg(long)]
     master_runs_user: bool,
 
-    /// Round-robin time slice in mtime ticks of 100 ns [default: 20000, i.e. 2 ms]
+    /// Round-robin time slice in mtime ticks of 100 ns, 1 to 10^15 [default: 20000, i.e. 2 ms]
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 

@@ -782,7 +782,11 @@ fn a_program_larger_than_ram_is_refused_before_it_is_read() {
 #[test]
 fn time_slices_the_kernel_cannot_use_are_refused() {
     for slice in ["0", "18446744073709551615"] {
-        let out = under_memory_limit(&format!("$R run --slice {slice} --harts 2 {}", program("hello")));
+        // Under `timeout`: a slice the kernel cannot use made runs spin.
+        let out = under_memory_limit(&format!(
+            "timeout 60 $R run --slice {slice} --harts 2 {}",
+            program("hello")
+        ));
         assert_one_line_error(&out, &format!("--slice {slice}: the time slice must be 1 to"));
     }
     let out = rvmsmp(&["run", "--slice", "1", "--harts", "2", &program("hello")]);
