@@ -98,6 +98,13 @@ void shootdown_forget(struct proc *p);
 extern uint64 slice_ticks;
 extern int master_runs_user;
 
+// When a slice that starts now ends. It is counted from the next tick, not
+// this one: the current tick may be about to end, and a deadline that falls
+// before the return to user mode is over would interrupt the thread before
+// its first instruction, again on every resume (a one-tick slice would
+// never let a thread run).
+uint64 slice_deadline(void);
+
 // printf.c
 void printf(const char *fmt, ...);
 void panic(const char *fmt, ...) __attribute__((noreturn));

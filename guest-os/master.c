@@ -13,6 +13,8 @@
 #include "ring.h"
 
 uint64 slice_ticks = DEFAULT_SLICE;
+
+uint64 slice_deadline(void) { return r_time() + 1 + slice_ticks; }
 int master_runs_user;
 
 static struct proc *running[NCPU]; // the process each hart runs, or NULL
@@ -314,7 +316,7 @@ static inline int request_pending(void) __attribute__((always_inline));
 
 static inline __attribute__((always_inline, noreturn)) void resume_on_master(const int disk) {
   struct proc *p = running[0];
-  uint64 deadline = r_time() + slice_ticks;
+  uint64 deadline = slice_deadline();
   uint64 wake = sleep_next_wake();
   CSR_WRITE(stimecmp, wake < deadline ? wake : deadline);
   run_user(MAKE_SATP(p->pagetable), p->tf, p->tf_va, disk ? master_usertrap_disk : master_usertrap);

@@ -73,7 +73,7 @@ static void __attribute__((noreturn)) wait_for_answer(int hart) {
   }
   fence();
   annotate(EV_RESUMED, hart, mb->pid, 0);
-  CSR_WRITE(stimecmp, r_time() + slice_ticks);
+  CSR_WRITE(stimecmp, slice_deadline());
   run_user(mb->satp, (struct trapframe *)mb->tf, mb->tf_va, slave_trap);
 }
 

@@ -144,3 +144,25 @@ fn gdb_listens_on_the_loopback_address_only() {
     let (status, _, err) = finish(child, stderr);
     assert_eq!(status, Some(0), "{err}");
 }
+
+#[test]
+fn an_endless_packet_drops_the_connection_instead_of_growing_memory() {
+    let hello = program_path("hello");
+    let (child, port, stderr) = start(&["run", "--harts", "2", hello.to_str().unwrap()]);
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    // A packet that never ends: past the packet buffer, the server hangs up
+    // (a write then fails) and the run goes on to its end.
+    let _ = conn.write_all(b"$");
+    let chunk = [b'a'; 4096];
+    for _ in 0..(2 * rvmsmp::debug::gdb::PACKET_BUFFER / chunk.len()) {
+        if conn.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    drop(conn);
+    let (status, out, err) = finish(child, stderr);
+    assert_eq!(status, Some(0), "{err}");
+    assert!(out.contains("hello from pid 1 on hart 1"), "{out}");
+    assert!(err.contains("oversized packet"), "{err}");
+}

@@ -32,6 +32,9 @@ pub struct Spec<'a> {
     pub master_runs_user: bool,
     pub slice_ticks: Option<u64>,
     pub mem_mib: u64,
+    /// Boot past the host's checks of the kernel's limits, to see what the
+    /// kernel itself does there.
+    pub past_host_checks: bool,
 }
 
 impl<'a> Spec<'a> {
@@ -44,6 +47,7 @@ impl<'a> Spec<'a> {
             master_runs_user: false,
             slice_ticks: None,
             mem_mib: 128,
+            past_host_checks: false,
         }
     }
 }
@@ -73,7 +77,17 @@ pub fn run_bytes(spec: &Spec, name: &str, program: Vec<u8>) -> Run {
         master_runs_user: spec.master_runs_user,
         slice_ticks: spec.slice_ticks,
     };
-    kernel::boot(&mut machine, &workload).unwrap();
+    if spec.past_host_checks {
+        kernel::load_kernel(
+            &mut machine,
+            &workload,
+            std::path::Path::new("kernel"),
+            kernel::KERNEL_ELF,
+        )
+        .unwrap();
+    } else {
+        kernel::boot(&mut machine, &workload).unwrap();
+    }
     let reason = machine.run();
     Run {
         output: out.text(),
@@ -244,6 +258,7 @@ fn a_kernel_panic_reports_itself() {
     let mut spec = Spec::new(2, "hello");
     spec.procs = 1000;
     spec.mem_mib = 8;
+    spec.past_host_checks = true; // which refuse this workload
     let r = run(&spec);
     assert!(r.machine.bus.annotate.panicked, "{}", r.output);
     assert!(r.output.contains("kernel panic on hart 0 at pc 0x"), "{}", r.output);
@@ -358,4 +373,185 @@ fn slaves_wait_while_the_master_serves_them() {
     assert!(requests
         .iter()
         .all(|q| q.posted <= q.started && q.started <= q.finished && q.hart > 0));
+}
+
+/// The kernel's verdict on a program file, with no host check in the way:
+/// `Some(message)` if it refuses to run it (as not an executable, or out
+/// of memory for it), `None` if it starts it.
+fn kernel_refuses(bytes: &[u8], mem_mib: u64, procs: usize) -> Option<String> {
+    // The kernel reads the program at boot, within a few million cycles,
+    // unless it is mapping a huge segment: then it is given longer.
+    kernel_refuses_within(bytes, mem_mib, procs, 3_000_000).or_else(|| {
+        kernel_refuses_within(bytes, mem_mib, procs, 1_000_000_000)
+            .filter(|_| host_refuses(bytes, mem_mib, procs).is_some())
+    })
+}
+
+fn kernel_refuses_within(bytes: &[u8], mem_mib: u64, procs: usize, cycles: u64) -> Option<String> {
+    let out = Captured::default();
+    let config = MachineConfig {
+        harts: 2,
+        ram_size: mem_mib << 20,
+        max_cycles: Some(cycles),
+        ..MachineConfig::default()
+    };
+    let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
+    let workload = Workload {
+        name: "prog.elf".into(),
+        program: bytes.to_vec(),
+        args: Vec::new(),
+        procs,
+        seed: 0,
+        master_runs_user: false,
+        slice_ticks: None,
+    };
+    let end = kernel::load_kernel(
+        &mut machine,
+        &workload,
+        std::path::Path::new("kernel"),
+        kernel::KERNEL_ELF,
+    )
+    .unwrap();
+    let reason = machine.run();
+    let text = out.text();
+    let refused = (reason == ExitReason::Finisher(126) && text.contains("not a RISC-V RV64 executable"))
+        || (machine.bus.annotate.panicked && text.contains("out of memory"));
+    // The host's check of the same workload must agree (kernel.rs).
+    let host = kernel::check_limits(&machine, &workload, std::path::Path::new("prog.elf"), end);
+    if refused {
+        return Some(text);
+    }
+    if reason != ExitReason::MaxCycles {
+        assert!(host.is_ok(), "the kernel ran the program: {host:?}");
+    }
+    None
+}
+
+/// The host's verdict: an error if `rvmsmp run` refuses the file before boot.
+fn host_refuses(bytes: &[u8], mem_mib: u64, procs: usize) -> Option<String> {
+    let path = std::path::Path::new("prog.elf");
+    if let Err(e) = kernel::check_program(path, bytes) {
+        return Some(e.to_string());
+    }
+    let config = MachineConfig {
+        harts: 2,
+        ram_size: mem_mib << 20,
+        ..MachineConfig::default()
+    };
+    let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput)).unwrap();
+    let workload = Workload {
+        name: "prog.elf".into(),
+        program: bytes.to_vec(),
+        args: Vec::new(),
+        procs,
+        seed: 0,
+        master_runs_user: false,
+        slice_ticks: None,
+    };
+    kernel::boot(&mut machine, &workload).err().map(|e| e.to_string())
+}
+
+/// Refusals the host makes on its own, for files the kernel would start
+/// and that could not run: object files and dynamically linked programs.
+fn host_only_rule(message: &str) -> bool {
+    message.contains("is not an executable") || message.contains("is dynamically linked")
+}
+
+#[test]
+fn the_host_refuses_exactly_the_program_files_the_kernel_refuses() {
+    let hello = std::fs::read(program_path("hello")).unwrap();
+    let set = |bytes: &[u8], at: usize, value: &[u8]| {
+        let mut b = bytes.to_vec();
+        b[at..at + value.len()].copy_from_slice(value);
+        b
+    };
+    let (memsz, vaddr) = (64 + 40, 64 + 16);
+    let mut files = vec![
+        ("hello".to_string(), hello.clone()),
+        ("e_phentsize 0".into(), set(&hello, 54, &0u16.to_le_bytes())),
+        ("p_memsz 2^40".into(), set(&hello, memsz, &(1u64 << 40).to_le_bytes())),
+        ("p_memsz 2^64-1".into(), set(&hello, memsz, &u64::MAX.to_le_bytes())),
+        (
+            "p_memsz 1 GiB".into(),
+            set(&hello, 64 + 56 + 40, &(1u64 << 30).to_le_bytes()),
+        ),
+    ];
+    for va in [0xffff_8000_0000_0000u64, 0x3f_ffff_f000, 0xffff_ffff_ffff_f000] {
+        files.push((format!("p_vaddr {va:#x}"), set(&hello, vaddr, &va.to_le_bytes())));
+    }
+    // Random byte mutations with a fixed seed: half in the headers, where
+    // the rules look, half anywhere.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let headers = 64 + 56 * 2;
+    for i in 0..400 {
+        let mut b = hello.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = if i % 2 == 0 {
+                next() as usize % headers
+            } else {
+                next() as usize % b.len()
+            };
+            b[at] = next() as u8;
+        }
+        files.push((format!("mutation {i}"), b));
+    }
+    let mut refused = 0;
+    for (what, bytes) in &files {
+        let kernel = kernel_refuses(bytes, 128, 1);
+        let host = host_refuses(bytes, 128, 1);
+        match (&kernel, &host) {
+            (Some(_), Some(_)) => refused += 1,
+            (None, None) => {}
+            (None, Some(h)) if host_only_rule(h) => {}
+            _ => panic!("{what}: the kernel says {kernel:?}, the host {host:?}"),
+        }
+    }
+    assert!(refused > 20, "only {refused} of the files were refused");
+}
+
+#[test]
+fn the_host_knows_how_many_processes_fit_in_memory() {
+    // With 8 MiB the kernel makes room for some tens of copies of hello and
+    // panics at the next; the host must accept exactly as many.
+    const MEM: u64 = 8;
+    let hello = std::fs::read(program_path("hello")).unwrap();
+    let most = (1..200)
+        .find(|&p| kernel_refuses(&hello, MEM, p).is_some())
+        .expect("a limit")
+        - 1;
+    assert!(most > 10, "{most}");
+    assert_eq!(host_refuses(&hello, MEM, most), None);
+    let refusal = host_refuses(&hello, MEM, most + 1).expect("refused");
+    assert!(refusal.contains(&format!("room for {most}")), "{refusal}");
+}
+
+#[test]
+fn statistics_keep_no_record_per_request_unless_recording() {
+    let program = std::fs::read(program_path("syscall_mix")).unwrap();
+    let config = MachineConfig {
+        harts: 2,
+        ..MachineConfig::default()
+    };
+    let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput)).unwrap();
+    let workload = Workload {
+        name: "syscall_mix.elf".into(),
+        program,
+        args: vec!["-k".into(), "1".into(), "-r".into(), "300".into()],
+        procs: 1,
+        seed: 0,
+        master_runs_user: false,
+        slice_ticks: None,
+    };
+    kernel::boot(&mut machine, &workload).unwrap();
+    machine.run();
+    assert!(machine.bus.annotate.requests.is_empty(), "no record per request");
+    let report = Report::of(&machine);
+    assert!(report.summary.syscalls > 300, "{:?}", report.summary);
+    assert_eq!(report.summary.syscall_waiting.count, report.summary.syscalls);
 }

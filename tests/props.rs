@@ -983,10 +983,9 @@ impl Space {
                     self.mmap_next -= size;
                     self.mmap_next
                 };
-                if prot != 0 {
-                    let perm = R | if prot & 2 != 0 { W } else { 0 } | if prot & 4 != 0 { X } else { 0 };
-                    self.map(va, size, perm);
-                }
+                // A PROT_NONE mapping holds its range (mprotect may open it later) but
+                // grants nothing.
+                self.map(va, size, prot_bits(prot));
                 va as i64
             }
             SYS_MUNMAP => {
@@ -1007,13 +1006,8 @@ impl Space {
                 if pages.clone().any(|p| !self.pages.contains_key(&p)) {
                     return -ENOMEM;
                 }
-                let perm = if prot == 0 {
-                    0
-                } else {
-                    R | if prot & 2 != 0 { W } else { 0 } | if prot & 4 != 0 { X } else { 0 }
-                };
                 for p in pages {
-                    self.pages.insert(p, perm);
+                    self.pages.insert(p, prot_bits(prot));
                 }
                 0
             }
@@ -1245,6 +1239,15 @@ fn call_args(call: &Call, pid: u64, ro: &mut Rodata) -> Option<(u64, [Option<u64
         }
     };
     Some((nr, a))
+}
+
+/// The model's page permissions for mmap/mprotect's `prot` (the kernel, as
+/// RISC-V requires, makes every writable or executable page readable).
+fn prot_bits(prot: u64) -> u8 {
+    if prot == 0 {
+        return 0;
+    }
+    R | if prot & 2 != 0 { W } else { 0 } | if prot & 4 != 0 { X } else { 0 }
 }
 
 fn splitmix(mut z: u64) -> u64 {

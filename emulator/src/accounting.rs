@@ -233,6 +233,48 @@ impl RequestRecord {
     }
 }
 
+/// What the statistics need of the answered requests, in space that does
+/// not grow with their number (the records themselves are kept only for
+/// traces and tests, `Annotate::record`).
+#[derive(Clone, Debug, Default)]
+pub struct RequestStats {
+    /// Requests answered, of every kind but idle, and system calls among them.
+    pub requests: u64,
+    pub syscalls: u64,
+    /// System calls whose number the kernel does not serve.
+    pub unknown_syscalls: u64,
+    /// Cycles from posting to the master taking it, and serving it, for system calls.
+    pub syscall_waiting: crate::quantiles::Quantiles,
+    pub syscall_service: crate::quantiles::Quantiles,
+    /// Service cycles of every answered request, summed by the hart that posted it.
+    pub service_by_hart: Vec<u64>,
+}
+
+impl RequestStats {
+    pub fn new(harts: usize) -> RequestStats {
+        RequestStats {
+            service_by_hart: vec![0; harts],
+            ..RequestStats::default()
+        }
+    }
+
+    /// Counts an answered request.
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.requests += 1;
+        if let Some(sum) = self.service_by_hart.get_mut(r.hart as usize) {
+            *sum += r.service();
+        }
+        if u64::from(r.kind) == crate::devices::annotate::REQUEST_SYSCALL {
+            self.syscalls += 1;
+            if !crate::syscall_names::SYSCALL_NAMES.iter().any(|&(n, _)| n == r.number) {
+                self.unknown_syscalls += 1;
+            }
+            self.syscall_waiting.add(r.waiting());
+            self.syscall_service.add(r.service());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

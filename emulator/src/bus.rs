@@ -11,6 +11,7 @@ use crate::devices::test_finisher::{self, FinisherRequest};
 use crate::devices::uart::{ConsoleInput, Uart};
 use crate::devices::virtio_blk::{self, VirtioBlk};
 use crate::memmap::{self, Region};
+use crate::zeroed::Zeroed;
 
 /// Why the machine stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,15 +28,16 @@ pub enum ExitReason {
     Deadlock,
 }
 
-/// RAM, allocated zeroed and untouched: the host maps its pages only when the
-/// guest first touches them, so a large `--mem` costs nothing up front.
+/// RAM, mapped zeroed and untouched (crate::zeroed): the host commits its
+/// pages only when the guest first touches them, so a large `--mem` costs
+/// nothing up front.
 pub struct Ram {
-    bytes: Vec<u8>,
+    bytes: Zeroed<u8>,
     /// One bit per 64-byte line: set when instructions were decoded from
     /// the line into the block cache (cpu/blocks.rs), cleared when the line
     /// is written. Lines, not pages, so that data kept next to code (a
     /// kernel's .data after its .text) does not make the code look modified.
-    code_lines: Vec<u64>,
+    code_lines: Zeroed<u64>,
     /// The words of `code_lines` set nonzero since the last
     /// [`Bus::forget_code`], which then costs what was marked rather than
     /// RAM's size.
@@ -72,17 +74,18 @@ fn back_with_huge_pages(bytes: &mut [u8]) {
 const CODE_LINE_SHIFT: usize = 6;
 
 impl Ram {
-    fn new(size: usize) -> Ram {
-        let mut bytes = vec![0; size];
+    fn new(size: usize) -> Result<Ram, String> {
+        let too_big = |e: String| format!("--mem {} MiB: {e}", size >> 20);
+        let mut bytes = Zeroed::new(size).map_err(too_big)?;
         back_with_huge_pages(&mut bytes);
-        Ram {
+        Ok(Ram {
             bytes,
-            code_lines: vec![0; (size >> CODE_LINE_SHIFT).div_ceil(64) + 1],
+            code_lines: Zeroed::new((size >> CODE_LINE_SHIFT).div_ceil(64) + 1).map_err(too_big)?,
             marked_words: Vec::new(),
             code_generation: 0,
             watched_line: None,
             watch_hit: false,
-        }
+        })
     }
 
     /// Notes a write to RAM bytes [off, off + len): if it touches a line
@@ -202,7 +205,7 @@ impl Bus {
         regions.push(memmap::dram(ram_size));
         memmap::check_no_overlap(&regions)?;
         Ok(Bus {
-            ram: Ram::new(ram_size as usize),
+            ram: Ram::new(ram_size as usize)?,
             clint: Clint::new(harts),
             plic: Plic::new(harts),
             uart: Uart::new(console, input),

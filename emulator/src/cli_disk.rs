@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Subcommand};
 use rvmsmp::devices::virtio_blk::{DiskImage, VirtioBlk, DEFAULT_LATENCY};
@@ -142,11 +143,14 @@ pub fn run_fs(args: &FsArgs) -> Result<ExitCode, EmuError> {
                 .read_all(inum, &ino)
                 .map_err(|e| EmuError::bad_input(image, format!("{path}: {e}")))?;
             if out.as_os_str() == "-" {
-                use std::io::Write;
-                std::io::stdout()
-                    .write_all(&data)
-                    .map_err(|e| EmuError::Config(format!("cannot write to standard output: {e}")))?;
+                write_stdout(&data)?;
             } else {
+                if same_file(out, image) {
+                    return Err(EmuError::bad_input(
+                        out,
+                        "is the image being read; writing the file there would replace the image",
+                    ));
+                }
                 std::fs::write(out, &data).map_err(|e| EmuError::bad_input(out, format!("cannot write: {e}")))?;
             }
             Ok(ExitCode::SUCCESS)
@@ -205,3 +209,48 @@ pub fn report_disk(machine: &Machine) {
         eprintln!("rvmsmp: the disk device needed a reset after cycle {cycle}: {reason}");
     }
 }
+
+/// Whether two paths name the same existing file (device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Writes `data` to standard output, reporting a closed or failing one
+/// (Rust's own stdout would count bytes written to a closed descriptor as
+/// written).
+fn write_stdout(data: &[u8]) -> Result<(), EmuError> {
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let fd = std::io::stdout().as_raw_fd();
+    // SAFETY: F_GETFD only asks whether the descriptor is open.
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(EmuError::Config("cannot write to standard output: it is closed".into()));
+    }
+    // SAFETY: the descriptor is open; ManuallyDrop leaves it open afterwards.
+    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    file.write_all(data)
+        .and_then(|()| file.flush())
+        .map_err(|e| EmuError::Config(format!("cannot write to standard output: {e}")))
+}
+
+/// Whether standard output was closed when the process started (`>&-`).
+/// Rust's runtime puts /dev/null in its place before `main`, where writes
+/// would vanish without an error; so it is noted earlier, by a function the
+/// C runtime calls before Rust's starts.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[used]
+#[link_section = ".init_array"]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note_closed_stdout() {
+        // SAFETY: F_GETFD only asks whether descriptor 1 is open.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
+            STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+        }
+    }
+    note_closed_stdout
+};

@@ -6,12 +6,11 @@
 
 use std::path::Path;
 
-use goblin::elf::program_header::PT_INTERP;
-
 use crate::error::EmuError;
 use crate::fdt::FdtOptions;
 use crate::loader::ElfImage;
 use crate::machine::Machine;
+use crate::user_elf::UserElf;
 
 /// The kernel image, built from guest-os/ by `cargo xtask guest` and committed.
 pub const KERNEL_ELF: &[u8] = include_bytes!("../../guest-os/build/kernel.elf");
@@ -30,24 +29,100 @@ pub struct Workload {
     pub slice_ticks: Option<u64>,
 }
 
-/// Checks that `bytes` is a static RV64 executable the kernel can run.
-pub fn check_program(path: &Path, bytes: &[u8]) -> Result<(), EmuError> {
-    ElfImage::parse(path, bytes)?;
-    let elf =
-        goblin::elf::Elf::parse(bytes).map_err(|e| EmuError::bad_input(path, format!("malformed ELF file: {e}")))?;
-    if elf.header.e_type != goblin::elf::header::ET_EXEC && elf.header.e_type != goblin::elf::header::ET_DYN {
+/// Checks that `bytes` is a static RV64 executable the kernel can run: it
+/// refuses every file the kernel would refuse (user_elf.rs has the
+/// kernel's rules), and also object files and dynamically linked programs,
+/// which the kernel would start and which could not run.
+pub fn check_program(path: &Path, bytes: &[u8]) -> Result<UserElf, EmuError> {
+    let elf = UserElf::parse(bytes).map_err(|problem| EmuError::bad_input(path, problem))?;
+    if !elf.is_executable() {
         return Err(EmuError::bad_input(
             path,
             "is not an executable (an object file or a core dump?)",
         ));
     }
-    if elf.program_headers.iter().any(|ph| ph.p_type == PT_INTERP) {
+    if elf.interpreter {
         return Err(EmuError::bad_input(
             path,
             "is dynamically linked; rvmsmp runs static executables (link with -static)",
         ));
     }
+    Ok(elf)
+}
+
+/// The most processes the kernel runs at once: its NPROC (guest-os/param.h).
+pub const MAX_PROCS: usize = 1024;
+/// The longest time slice the host lets the kernel use, in mtime ticks
+/// (about three years): the kernel adds the slice to the time, and a
+/// longer one could wrap around and end every slice at once.
+pub const MAX_SLICE: u64 = 1_000_000_000_000_000;
+
+/// Refuses a workload the kernel cannot carry out (it would panic or spin
+/// instead): more processes than its process table holds, a time slice it
+/// cannot use, or more processes than the memory left after the kernel,
+/// the initramfs and the device tree can hold. `program_path` names the
+/// program in messages.
+pub fn check_limits(machine: &Machine, w: &Workload, program_path: &Path, kernel_end: u64) -> Result<(), EmuError> {
+    if w.procs > MAX_PROCS {
+        return Err(EmuError::Config(format!(
+            "--procs {}: the kernel runs at most {MAX_PROCS} processes (NPROC in guest-os/param.h)",
+            w.procs
+        )));
+    }
+    if let Some(slice) = w.slice_ticks {
+        if slice == 0 || slice > MAX_SLICE {
+            return Err(EmuError::Config(format!(
+                "--slice {slice}: the time slice must be 1 to {MAX_SLICE} ticks"
+            )));
+        }
+    }
+    // A program the kernel refuses is check_program's to report.
+    let Ok(elf) = UserElf::parse(&w.program) else {
+        return Ok(());
+    };
+    let ram = machine.bus.ram_region();
+    let per_process = elf.pages_per_process();
+    let needed =
+        kernel_pages(ram, machine.bus.virtio_blk.is_some()).saturating_add(per_process.saturating_mul(w.procs as u64));
+    let free = free_pages(machine, kernel_end);
+    if needed > free {
+        let fit = free.saturating_sub(kernel_pages(ram, machine.bus.virtio_blk.is_some())) / per_process;
+        return Err(EmuError::Config(format!(
+            "--mem {} MiB cannot hold {} process(es) of {}: each takes {} KiB and the kernel has {} KiB \
+             to give them (room for {fit}); raise --mem or lower --procs",
+            ram.size >> 20,
+            w.procs,
+            program_path.display(),
+            per_process * 4,
+            free.saturating_sub(kernel_pages(ram, machine.bus.virtio_blk.is_some())) * 4
+        )));
+    }
     Ok(())
+}
+
+/// Pages the kernel takes from its pool for itself before it creates the
+/// processes (vm.c kvminit; virtio_blk.c and the file system with a
+/// disk): its page table's root and tables for the devices and the
+/// trampoline, one table per GiB of RAM, and the disk's rings and buffers.
+fn kernel_pages(ram: crate::memmap::Region, disk: bool) -> u64 {
+    let ram_tables = (ram.end() - 1) / (1 << 30) - ram.base / (1 << 30) + 1;
+    let with_disk = if disk { 16 } else { 0 };
+    7 + ram_tables + with_disk
+}
+
+/// The pages of the kernel's pool (kalloc.c): from the kernel's end to
+/// RAM's, less those the initramfs and the device tree hold.
+fn free_pages(machine: &Machine, kernel_end: u64) -> u64 {
+    const PAGE: u64 = 4096;
+    let ram = machine.bus.ram_region();
+    let start = kernel_end.next_multiple_of(PAGE);
+    let end = ram.end() & !(PAGE - 1);
+    let pages_of = |(a, b): (u64, u64)| -> u64 {
+        let (a, b) = (a.max(start) & !(PAGE - 1), b.min(end).next_multiple_of(PAGE));
+        b.saturating_sub(a) / PAGE
+    };
+    let holes = [machine.initrd, (machine.fdt_addr, machine.fdt_addr + machine.fdt_size)];
+    (end.saturating_sub(start) / PAGE).saturating_sub(holes.into_iter().map(pages_of).sum())
 }
 
 /// The kernel command line for a workload.
@@ -133,8 +208,22 @@ pub fn boot(machine: &mut Machine, w: &Workload) -> Result<(), EmuError> {
 
 /// Boots `w` on the kernel image `kernel_elf` (read from `kernel_path`)
 /// instead of the built-in one: a kernel under development, or one built
-/// from the same sources with other options.
+/// from the same sources with other options. Refuses a workload beyond the
+/// kernel's limits ([`check_limits`]).
 pub fn boot_kernel(machine: &mut Machine, w: &Workload, kernel_path: &Path, kernel_elf: &[u8]) -> Result<(), EmuError> {
+    let kernel_end = load_kernel(machine, w, kernel_path, kernel_elf)?;
+    check_limits(machine, w, Path::new(&w.name), kernel_end)
+}
+
+/// Loads the kernel and the workload without [`check_limits`], so that
+/// tests can see what the kernel itself does past them; returns the
+/// kernel image's end.
+pub fn load_kernel(
+    machine: &mut Machine,
+    w: &Workload,
+    kernel_path: &Path,
+    kernel_elf: &[u8],
+) -> Result<u64, EmuError> {
     check_command_line(w)?;
     let kernel = ElfImage::parse(kernel_path, kernel_elf)?;
     let archive = initramfs(&w.name, &w.program);
@@ -143,8 +232,9 @@ pub fn boot_kernel(machine: &mut Machine, w: &Workload, kernel_path: &Path, kern
     let end = start + archive.len() as u64;
     if start < kernel.end() || !ram.contains(start, archive.len() as u64) {
         return Err(EmuError::Config(format!(
-            "--mem {} MiB is too small for the kernel and a {} KiB program; raise --mem",
+            "--mem {} MiB is too small for the kernel and {} ({} KiB in the initramfs); raise --mem",
             ram.size >> 20,
+            w.name,
             archive.len() >> 10
         )));
     }
@@ -152,6 +242,7 @@ pub fn boot_kernel(machine: &mut Machine, w: &Workload, kernel_path: &Path, kern
         .bus
         .write_ram_bytes(start, &archive)
         .expect("initramfs checked to fit in RAM");
+    machine.initrd = (start, end);
     let options = FdtOptions {
         bootargs: Some(bootargs(w)),
         initrd: Some((start, end)),
@@ -164,7 +255,7 @@ pub fn boot_kernel(machine: &mut Machine, w: &Workload, kernel_path: &Path, kern
             ram.size >> 20
         )));
     }
-    Ok(())
+    Ok(kernel.end())
 }
 
 #[cfg(test)]

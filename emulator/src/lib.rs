@@ -21,10 +21,13 @@ pub mod kernel;
 pub mod loader;
 pub mod machine;
 pub mod memmap;
+pub mod quantiles;
 pub mod report;
 pub mod sweep;
 pub mod syscall_names;
 pub mod trace;
+pub mod user_elf;
+pub mod zeroed;
 
 pub use bus::ExitReason;
 pub use error::EmuError;

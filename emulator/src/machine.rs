@@ -103,8 +103,11 @@ pub struct Machine {
     pub config: MachineConfig,
     /// Simulated time: the start of the current round, in cycles.
     pub now: u64,
-    /// Where the device tree was placed.
+    /// Where the device tree was placed, and its size in bytes.
     pub fdt_addr: u64,
+    pub fdt_size: u64,
+    /// Where an initramfs was placed, [start, end) (empty without one).
+    pub initrd: (u64, u64),
     /// Where every hart's cycles went (user, kernel, waiting, idle).
     pub accounting: Accounting,
     pending: PendingTransitions,
@@ -131,6 +134,8 @@ impl Machine {
             config,
             now: 0,
             fdt_addr: 0,
+            fdt_size: 0,
+            initrd: (0, 0),
             accounting,
             pending: Vec::new(),
             clocks: Vec::new(),
@@ -177,6 +182,7 @@ impl Machine {
         let blob = fdt::build(self.config.harts, ram, &options)
             .map_err(|e| EmuError::Config(format!("cannot build the device tree: {e}")))?;
         let size = blob.len() as u64;
+        self.fdt_size = size;
         let top = ram.end() - size;
         let candidates = [top & !((2 << 20) - 1), top & !7];
         let addr = candidates

@@ -124,7 +124,7 @@ struct SweepArgs {
     #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
 
-    /// Round-robin time slice in mtime ticks of 100 ns
+    /// Round-robin time slice in mtime ticks of 100 ns, 1 to 10^15
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
@@ -150,7 +150,7 @@ struct SweepArgs {
 }
 
 fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
-    let bytes = read_input(&args.prog)?;
+    let bytes = read_input(&args.prog, args.mem.saturating_mul(1 << 20))?;
     kernel::check_program(&args.prog, &bytes)?;
     let name = args
         .prog
@@ -188,7 +188,7 @@ struct MachineArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     harts: usize,
 
-    /// RAM size in MiB, at 0x80000000; host memory is used only for pages the guest touches
+    /// RAM size in MiB (1 to 1048576), at 0x80000000; reserved lazily: host memory is used only for pages the guest touches
     #[arg(long, default_value_t = 128, value_name = "MiB")]
     mem: u64,
 
@@ -262,7 +262,7 @@ struct RunArgs {
     #[command(flatten)]
     disk: DiskArgs,
 
-    /// Number of copies of PROG to run [default: one per slave hart, or 1 with --harts 1]
+    /// Number of copies of PROG to run, at most 1024 and as many as --mem holds [default: one per slave hart, or 1 with --harts 1]
     #[arg(long, value_name = "P")]
     procs: Option<usize>,
 
@@ -274,7 +274,7 @@ struct RunArgs {
     #[arg(long)]
     master_runs_user: bool,
 
-    /// Round-robin time slice in mtime ticks of 100 ns [default: 20000, i.e. 2 ms]
+    /// Round-robin time slice in mtime ticks of 100 ns, 1 to 10^15 [default: 20000, i.e. 2 ms]
     #[arg(long, value_name = "TICKS")]
     slice: Option<u64>,
 
@@ -316,11 +316,46 @@ struct RunArgs {
     args: Vec<String>,
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>, EmuError> {
-    if path.is_dir() {
-        return Err(EmuError::bad_input(path, "is a directory, not an ELF file"));
+/// Reads an ELF file of at most `limit` bytes (the machine's RAM: a larger
+/// one could not be loaded). Only a regular file is opened, so a device
+/// (`/dev/zero`) is not read without end and a FIFO does not block the
+/// start of the run.
+fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, EmuError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bad = |problem: String| EmuError::bad_input(path, problem);
+    let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(bad("is a directory, not an ELF file".into()));
     }
-    std::fs::read(path).map_err(|e| EmuError::bad_input(path, format!("cannot read: {e}")))
+    if !meta.is_file() {
+        return Err(bad(
+            "is not a regular file (a device, a pipe or a socket?), not an ELF file".into(),
+        ));
+    }
+    let too_big = |len: u64| {
+        bad(format!(
+            "is {len} bytes, more than the machine's RAM ({} MiB) can hold",
+            limit >> 20
+        ))
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    // Non-blocking, in case the path became a FIFO since it was looked at.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Writes the JSON statistics report, if asked for.
@@ -351,7 +386,7 @@ fn report_stop(machine: &Machine, reason: ExitReason) {
 fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     let config = args.machine.config();
     config.validate()?;
-    let bytes = read_input(&args.prog)?;
+    let bytes = read_input(&args.prog, config.ram_size)?;
     let image = ElfImage::parse(&args.prog, &bytes)?;
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
@@ -375,7 +410,7 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
 fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     let config = args.machine.config();
     config.validate()?;
-    let bytes = read_input(&args.prog)?;
+    let bytes = read_input(&args.prog, config.ram_size)?;
     kernel::check_program(&args.prog, &bytes)?;
     let procs = args
         .procs
@@ -397,6 +432,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         master_runs_user: args.master_runs_user,
         slice_ticks: args.slice,
     };
+    let config_ram = config.ram_size;
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
     let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
@@ -410,7 +446,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     }
     args.disk.attach(&mut machine, true)?;
     let kernel_elf = match &args.kernel {
-        Some(path) => read_input(path)?,
+        Some(path) => read_input(path, config_ram)?,
         None => kernel::KERNEL_ELF.to_vec(),
     };
     match &args.kernel {

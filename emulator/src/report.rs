@@ -6,8 +6,6 @@
 
 use serde::Serialize;
 
-use crate::accounting::RequestRecord;
-use crate::devices::annotate::REQUEST_SYSCALL;
 use crate::machine::Machine;
 use crate::syscall_names::SYSCALL_NAMES;
 
@@ -222,11 +220,7 @@ impl Report {
                 }
             })
             .collect();
-        let syscalls: Vec<&RequestRecord> = a
-            .requests
-            .iter()
-            .filter(|r| u64::from(r.kind) == REQUEST_SYSCALL)
-            .collect();
+        let stats = &a.request_stats;
         let user_instructions = per_hart.iter().map(|h| h.user_instructions).sum();
         let master = &per_hart[0];
         let summary = Summary {
@@ -235,15 +229,12 @@ impl Report {
             } else {
                 master.kernel as f64 / master.cycles as f64
             },
-            requests: a.requests.len() as u64,
-            syscalls: syscalls.len() as u64,
-            unknown_syscalls: syscalls
-                .iter()
-                .filter(|r| !SYSCALL_NAMES.iter().any(|&(n, _)| n == r.number))
-                .count() as u64,
-            requests_per_million_cycles: per_million(a.requests.len() as u64, cycles),
-            syscall_waiting: Distribution::of(syscalls.iter().map(|r| r.waiting()).collect()),
-            syscall_service: Distribution::of(syscalls.iter().map(|r| r.service()).collect()),
+            requests: stats.requests,
+            syscalls: stats.syscalls,
+            unknown_syscalls: stats.unknown_syscalls,
+            requests_per_million_cycles: per_million(stats.requests, cycles),
+            syscall_waiting: stats.syscall_waiting.distribution(),
+            syscall_service: stats.syscall_service.distribution(),
             longest_request_queue: a.max_queued,
             longest_ready_queue: a.max_ready_queue,
             user_instructions,

@@ -254,14 +254,7 @@ fn share_cycles(machine: &Machine) -> Result<ShareCycles, EmuError> {
         .ok_or_else(|| EmuError::Config("sweep: in the baseline run the slave never ran a process".into()))?;
     let master_cycles = cycles_from(machine, 0, start);
     let slave_cycles = cycles_from(machine, 1, start);
-    let service = machine
-        .bus
-        .annotate
-        .requests
-        .iter()
-        .filter(|r| r.hart == 1)
-        .map(|r| r.service())
-        .sum();
+    let service = machine.bus.annotate.request_stats.service_by_hart[1];
     Ok(ShareCycles {
         master_busy: master_cycles[HartState::Kernel as usize],
         slave_busy: slave_cycles[HartState::User as usize]
@@ -631,8 +624,27 @@ impl SweepResult {
     }
 }
 
+/// Fails at once, before any run, if the results could not be written to
+/// `dir`: it is created if need be, and each file opened for writing (an
+/// existing one is left as it is until the results replace it).
+pub fn check_output(dir: &std::path::Path) -> Result<(), EmuError> {
+    let fail = |e: std::io::Error| EmuError::bad_input(dir, format!("cannot write the sweep's results: {e}"));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    for name in ["sweep.csv", "sweep.json", "sweep.svg"] {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| EmuError::bad_input(&path, format!("cannot write the sweep's results: {e}")))?;
+    }
+    Ok(())
+}
+
 /// `rvmsmp sweep`: runs, prints the table, writes the files.
 pub fn run(options: &SweepOptions) -> Result<(), EmuError> {
+    check_output(&options.out)?;
     let result = measure(options)?;
     print!("{}", result.to_table());
     result.write(&options.out)?;

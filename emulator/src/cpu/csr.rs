@@ -250,6 +250,16 @@ impl Hart {
         }
     }
 
+    /// Whether the hart has CSR `csr` at all, at any privilege and in any
+    /// state (the debugger's view: it may show what the guest may not read).
+    pub fn csr_implemented(&self, csr: u16) -> bool {
+        match csr {
+            addr::CYCLE..=addr::HPMCOUNTER31 | addr::STIMECMP | addr::SATP | addr::FFLAGS..=addr::FCSR => true,
+            addr::PMPCFG0..=addr::PMPCFG15 => csr & 1 == 0,
+            _ => self.csr_exists(csr),
+        }
+    }
+
     fn csr_exists(&self, csr: u16) -> bool {
         use addr::*;
         matches!(

@@ -19,7 +19,7 @@ use std::os::unix::net::UnixListener;
 
 use gdbstub::common::{Signal, Tid};
 use gdbstub::conn::{Connection, ConnectionExt};
-use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, MultiThreadStopReason};
+use gdbstub::stub::{run_blocking, DisconnectReason, GdbStubBuilder, MultiThreadStopReason};
 use gdbstub::target::ext::base::multithread::{
     MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
     MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
@@ -522,6 +522,9 @@ fn stop_reason(target: &GdbTarget, stop: Option<Stop>) -> MultiThreadStopReason<
     }
 }
 
+/// The longest packet gdb may send, in bytes (told to gdb as PacketSize).
+pub const PACKET_BUFFER: usize = 64 << 10;
+
 /// Waits for gdb on `address` (a port on 127.0.0.1, or a Unix socket
 /// path), then serves it until it detaches, kills the run, or the run ends.
 pub fn serve(session: &mut Session, address: &str) -> Result<Ending, EmuError> {
@@ -543,7 +546,13 @@ pub fn serve(session: &mut Session, address: &str) -> Result<Ending, EmuError> {
         step: None,
         xml: target_xml(),
     };
-    let stub = GdbStub::new(conn);
+    // A fixed buffer: a packet longer than it ends the connection (an
+    // error below) instead of growing host memory without bound.
+    let mut packet_buffer = vec![0; PACKET_BUFFER];
+    let stub = GdbStubBuilder::new(conn)
+        .with_packet_buffer(&mut packet_buffer)
+        .build()
+        .map_err(|e| EmuError::Config(format!("--gdb {address}: {e}")))?;
     let result = stub.run_blocking::<EventLoopFor>(&mut target);
     let session = target.session;
     match result {

@@ -31,22 +31,31 @@ pub fn run(session: &mut Session, input: &mut dyn BufRead, out: &mut dyn Write, 
         if harts == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "{}", session.where_line(0));
-    let mut line = String::new();
+    let mut raw = Vec::new();
     loop {
         let _ = write!(out, "{PROMPT}");
         let _ = out.flush();
-        line.clear();
-        match input.read_line(&mut line) {
+        raw.clear();
+        // Bytes, not a String: a line that is not UTF-8 is an error for that
+        // line alone, and the script goes on.
+        match input.read_until(b'\n', &mut raw) {
             Ok(0) | Err(_) => {
                 let _ = writeln!(out);
                 return finish(session, out);
             }
             Ok(_) => {}
         }
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            if echo {
+                let _ = writeln!(out, "{}", String::from_utf8_lossy(&raw).trim_end());
+            }
+            let _ = writeln!(out, "error: the line is not valid UTF-8");
+            continue;
+        };
         if echo {
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        let cmd = match command::parse(&line) {
+        let cmd = match command::parse(line) {
             Ok(cmd) => cmd,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");

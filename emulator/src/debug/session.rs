@@ -581,6 +581,9 @@ impl<'m> Session<'m> {
         let number = super::csr_names::number(name).ok_or_else(|| format!("no CSR `{name}`"))?;
         let h = &self.machine.harts[self.selected];
         let shown = super::csr_names::name(number).unwrap_or_else(|| format!("{number:#x}"));
+        if !h.csr_implemented(number) {
+            return Err(format!("the hart has no CSR {number:#05x}"));
+        }
         Ok(format!(
             "hart {} {shown} ({number:#05x}) = {:#018x}",
             self.selected,
@@ -592,14 +595,25 @@ impl<'m> Session<'m> {
         let h = &self.machine.harts[self.selected];
         let bus = &self.machine.bus;
         let mut out = String::new();
-        let mut a = addr;
-        let end = addr.saturating_add(len);
+        // In u128, so that a range reaching the top of the address space
+        // is read to its last byte, and one past it is refused.
+        let end = addr as u128 + len as u128;
+        if end > 1 << 64 {
+            return Err(format!(
+                "{addr:#x} + {len} bytes runs past the end of the 64-bit address space"
+            ));
+        }
+        let mut a = addr as u128;
         while a < end {
             let n = (end - a).min(16) as usize;
-            let bytes = mem::read_virt(h, bus, a, n, View::Data)
-                .ok_or_else(|| format!("cannot read {a:#x}: not mapped to RAM on hart {}", self.selected))?;
-            let _ = writeln!(out, "{a:#018x}:  {}", hex_bytes(&bytes));
-            a += n as u64;
+            let at = a as u64;
+            let bytes = mem::read_virt(h, bus, at, n, View::Data)
+                .ok_or_else(|| format!("cannot read {at:#x}: not mapped to RAM on hart {}", self.selected))?;
+            let _ = writeln!(out, "{at:#018x}:  {}", hex_bytes(&bytes));
+            a += n as u128;
+        }
+        if out.is_empty() {
+            return Err(format!("nothing to show at {addr:#x}"));
         }
         Ok(out.trim_end().to_string())
     }

@@ -22,6 +22,15 @@ impl SymbolTable {
             ..SymbolTable::default()
         };
         let Ok(elf) = Elf::parse(bytes) else {
+            // Sections goblin cannot read (a name that is not UTF-8, say):
+            // the symbols that can be read, and no segment range.
+            table.symbols = crate::loader::readable_symbols(bytes)
+                .into_iter()
+                .filter(|s| s.section != 0 && !matches!(s.kind, STT_FILE | STT_SECTION))
+                .filter(|s| !s.name.starts_with(".L") && !s.name.starts_with('$'))
+                .map(|s| (s.value, s.size, s.name))
+                .collect();
+            table.symbols.sort();
             return table;
         };
         let loads = elf

@@ -20,8 +20,9 @@ use crate::memmap::CLINT;
 /// Which harts and which cycles a trace covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// The harts traced (all when `None`).
-    pub harts: Option<Vec<usize>>,
+    /// The harts traced, as inclusive ranges (all when `None`): kept as
+    /// given, never expanded, so that any range costs the same.
+    pub harts: Option<Vec<(usize, usize)>>,
     /// The cycles traced, `[start, end)` on each hart's clock.
     pub start: u64,
     pub end: Option<u64>,
@@ -43,7 +44,7 @@ impl Filter {
                 if a > b {
                     return Err(bad());
                 }
-                set.extend(a..=b);
+                set.push((a, b));
             }
             filter.harts = Some(set);
         }
@@ -67,7 +68,10 @@ impl Filter {
     pub fn wants(&self, hart: usize, cycle: u64) -> bool {
         cycle >= self.start
             && self.end.is_none_or(|e| cycle < e)
-            && self.harts.as_ref().is_none_or(|h| h.contains(&hart))
+            && self
+                .harts
+                .as_ref()
+                .is_none_or(|ranges| ranges.iter().any(|&(a, b)| (a..=b).contains(&hart)))
     }
 }
 

@@ -60,7 +60,7 @@ impl EventKind {
 pub const REQUEST_SYSCALL: u64 = 1;
 pub const REQUEST_IDLE: u64 = 4;
 
-use crate::accounting::{OsState, PendingTransitions, RequestRecord, Transition, NO_THREAD};
+use crate::accounting::{OsState, PendingTransitions, RequestRecord, RequestStats, Transition, NO_THREAD};
 
 /// A process blocked on the disk: from its `IO_WAIT` to its `IO_DONE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,8 +162,11 @@ pub struct Annotate {
     pub panicked: bool,
     /// State changes the events imply, for the accounting (drained each round).
     pub transitions: PendingTransitions,
-    /// Every answered request (all kinds but idle), in the order answered.
+    /// Every answered request (all kinds but idle), in the order answered,
+    /// when recording is on (for traces: it grows with the run).
     pub requests: Vec<RequestRecord>,
+    /// What the statistics need of them, kept always, in bounded space.
+    pub request_stats: RequestStats,
     open: Vec<Option<OpenRequest>>,
     /// Requests posted and not yet taken by the master, now and at most.
     pub queued: u64,
@@ -190,6 +193,7 @@ impl Annotate {
             open: vec![None; harts],
             requests_raised: vec![0; harts],
             requests_served: vec![0; harts],
+            request_stats: RequestStats::new(harts),
             ..Annotate::default()
         }
     }
@@ -293,10 +297,14 @@ impl Annotate {
                         }
                     }
                     if u64::from(open.record.kind) != REQUEST_IDLE {
-                        self.requests.push(RequestRecord {
+                        let record = RequestRecord {
                             finished: cycle,
                             ..open.record
-                        });
+                        };
+                        self.request_stats.add(&record);
+                        if self.record {
+                            self.requests.push(record);
+                        }
                     }
                 }
             }

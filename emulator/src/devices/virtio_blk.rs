@@ -240,6 +240,7 @@ impl DiskImage {
     /// the overlay of a snapshot image.
     pub fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         if self.overlay.is_none() {
+            self.check_not_shrunk()?;
             return self.file.write_all_at(data, offset);
         }
         let end = offset + data.len() as u64;
@@ -264,6 +265,21 @@ impl DiskImage {
                 .expect("inserted");
             slot[(start - base) as usize..(stop - base) as usize]
                 .copy_from_slice(&data[(start - offset) as usize..(stop - offset) as usize]);
+        }
+        Ok(())
+    }
+
+    /// Fails if the file has become shorter than the disk since it was
+    /// opened (truncated on the host mid-run): a write past its new end
+    /// would leave a hole, which would then read back as zeros instead of
+    /// the I/O error that reading past the end is.
+    fn check_not_shrunk(&self) -> io::Result<()> {
+        let len = self.file.metadata()?.len();
+        if len < self.bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the image file shrank to {len} bytes from {}", self.bytes),
+            ));
         }
         Ok(())
     }
@@ -1026,6 +1042,32 @@ mod tests {
             Some(1),
             "only the status byte is device-writable"
         );
+    }
+
+    #[test]
+    fn an_image_truncated_mid_run_gives_io_errors_not_zeros() {
+        let path = image("shrunk.img", 16);
+        let mut bus = bus(&path, false);
+        init(&mut bus, F_VERSION_1);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(4 * SECTOR)
+            .unwrap();
+        // A write past the new end would make a hole, read back as zeros.
+        bus.write_ram_bytes(DATA, &[0xab; 512]).unwrap();
+        request(&mut bus, T_OUT, 12, 512, false, 0);
+        bus.advance_devices(LATENCY);
+        assert_eq!(status_byte(&bus), S_IOERR);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            4 * SECTOR,
+            "the file did not grow"
+        );
+        request(&mut bus, T_IN, 8, 512, true, 2 * LATENCY);
+        bus.advance_devices(3 * LATENCY);
+        assert_eq!(status_byte(&bus), S_IOERR);
     }
 
     #[test]
