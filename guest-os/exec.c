@@ -90,9 +90,9 @@ static uint64 push(struct proc *p, uint64 sp, const void *data, uint64 len) {
   return sp;
 }
 
-// Sets up process p to run the ELF image with the given arguments.
-// Returns 0, EXEC_BAD_IMAGE or EXEC_NO_MEMORY.
-int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv) {
+// Sets up process p to run the ELF image with the given arguments and
+// environment. Returns 0, EXEC_BAD_IMAGE or EXEC_NO_MEMORY.
+int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **argv, int envc, char **envp) {
   struct elf_header eh;
   if (size < sizeof eh)
     return EXEC_BAD_IMAGE;
@@ -103,19 +103,22 @@ int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **ar
   int err = load_segments(p, elf, size, &eh, &phdr_va);
   if (err < 0)
     return err;
-  if (uvm_map(p->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
+  // The stack: USTACK_PAGES for the program, and the pages its strings and
+  // their pointers take (at most ARG_MAX_BYTES, which rvmsmp checks).
+  uint64 strings = 0;
+  for (int i = 0; i < argc + envc; i++)
+    strings += strlen(i < argc ? argv[i] : envp[i - argc]) + 1;
+  uint64 arg_bytes = strings + 8 * (argc + envc + 2);
+  if (argc + envc > MAXARG || arg_bytes > ARG_MAX_BYTES)
+    return EXEC_BAD_IMAGE;
+  uint64 stack_pages = USTACK_PAGES + (arg_bytes + PGSIZE - 1) / PGSIZE;
+  if (uvm_map(p->pagetable, USTACK_TOP - stack_pages * PGSIZE, stack_pages * PGSIZE, PTE_R | PTE_W) < 0)
     return EXEC_NO_MEMORY;
   p->mmap_next = MMAP_TOP;
 
-  // Strings first, at the top of the stack.
-  uint64 sp = USTACK_TOP;
-  uint64 argv_va[MAXARG + 1];
-  if (argc > MAXARG)
-    argc = MAXARG;
-  for (int i = argc - 1; i >= 0; i--)
-    argv_va[i] = sp = push(p, sp, argv[i], strlen(argv[i]) + 1);
-  argv_va[argc] = 0;
-  uint64 execfn = argv_va[0];
+  // Strings first, at the top of the stack: argv's, then envp's.
+  uint64 sp = USTACK_TOP - strings;
+  uint64 strings_va = sp, execfn = sp; // argv[0] is the first string
   // 16 bytes for AT_RANDOM: fixed, so runs are reproducible.
   static const uint8 random_bytes[16] = {0x72, 0x76, 0x6d, 0x73, 0x6d, 0x70, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   uint64 random_va = sp = push(p, sp, random_bytes, sizeof random_bytes);
@@ -129,14 +132,24 @@ int exec_first(struct proc *p, const char *elf, uint64 size, int argc, char **ar
       {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_HWCAP, hwcap}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
       {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, execfn}, {AT_NULL, 0},
   };
-  // Then, from sp upwards: argc, argv[], NULL, envp[] (empty) NULL, auxv; sp 16-byte aligned.
-  uint64 words = 1 + (argc + 1) + 1 + 2 * (sizeof auxv / sizeof auxv[0]);
+  // Then, from sp upwards: argc, argv[], NULL, envp[], NULL, auxv; sp
+  // 16-byte aligned. Each pointer is written as its string is copied.
+  uint64 words = 1 + (argc + 1) + (envc + 1) + 2 * (sizeof auxv / sizeof auxv[0]);
   sp = (sp - words * 8) & ~15UL;
-  uint64 at = sp;
-  uint64 argc64 = argc, zero = 0;
-  copy_out(p->pagetable, at, &argc64, 8), at += 8;
-  copy_out(p->pagetable, at, argv_va, (argc + 1) * 8), at += (argc + 1) * 8;
-  copy_out(p->pagetable, at, &zero, 8), at += 8;
+  uint64 argc64 = argc, zero = 0, at = sp + 8, str = strings_va;
+  copy_out(p->pagetable, sp, &argc64, 8);
+  for (int i = 0; i < argc + envc; i++) {
+    const char *s = i < argc ? argv[i] : envp[i - argc];
+    uint64 len = strlen(s) + 1;
+    copy_out(p->pagetable, str, s, len);
+    copy_out(p->pagetable, at, &str, 8), at += 8;
+    str += len;
+    if (i == argc - 1)
+      copy_out(p->pagetable, at, &zero, 8), at += 8; // argv's NULL
+  }
+  if (argc == 0)
+    copy_out(p->pagetable, at, &zero, 8), at += 8;
+  copy_out(p->pagetable, at, &zero, 8), at += 8; // envp's NULL
   copy_out(p->pagetable, at, auxv, sizeof auxv);
 
   memset(p->tf, 0, sizeof *p->tf);

@@ -2,6 +2,8 @@
 // the virtual layout of user address spaces.
 #pragma once
 
+#include "param.h" // USTACK_MAX_PAGES
+
 #define TEST_FINISHER 0x00100000UL
 #define ANNOTATE 0x00110000UL // rvmsmp's annotation device (only if the device tree has it)
 #define CLINT 0x02000000UL
@@ -26,4 +28,4 @@
 // The user stack ends below a guard page under the trapframe.
 #define USTACK_TOP (TRAPFRAME - PGSIZE)
 // Anonymous mmap regions are handed out downwards from here.
-#define MMAP_TOP (USTACK_TOP - (USTACK_PAGES + 1) * PGSIZE)
+#define MMAP_TOP (USTACK_TOP - (USTACK_MAX_PAGES + 1) * PGSIZE)

@@ -67,7 +67,8 @@ pub fn run_bytes(spec: &Spec, name: &str, program: Vec<u8>) -> Run {
     let workload = Workload {
         name: name.to_string(),
         program,
-        args: spec.args.iter().map(|s| s.to_string()).collect(),
+        args: spec.args.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        env: vec![],
         procs: spec.procs,
         seed: 0,
         master_runs_user: spec.master_runs_user,

@@ -1576,6 +1576,7 @@ fn run(program: &Program, cfg: &RunCfg) -> Outcome {
         name: "props".into(),
         program: program.elf.clone(),
         args: vec![],
+        env: vec![],
         procs: program.steps.len(),
         seed: 0,
         master_runs_user: cfg.master_runs_user,

@@ -1,6 +1,8 @@
 //! The `rvmsmp` command. Arguments are parsed by clap, checked into a
 //! machine configuration, and the exit status is decided here alone.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -144,9 +146,14 @@ struct SweepArgs {
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
 
-    /// Arguments for PROG (its argv[1..])
+    /// Set NAME to VALUE in PROG's environment (repeatable; the default environment is empty, as with
+    /// `env -i`)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<OsString>,
+
+    /// Arguments for PROG (its argv[1..]), passed byte for byte
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
 }
 
 fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
@@ -171,7 +178,8 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         slice_ticks: args.slice,
         program_name: name.replace(char::is_whitespace, "_"),
         program: bytes,
-        args: args.args.clone(),
+        args: bytes_of(&args.args),
+        env: bytes_of(&args.env),
         jit: !args.jit.no_jit,
         jit_hot_runs: args.jit.jit_hot_runs,
         disk: args.disk.clone(),
@@ -311,9 +319,19 @@ struct RunArgs {
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
 
-    /// Arguments for PROG (its argv[1..])
+    /// Set NAME to VALUE in PROG's environment (repeatable; the default environment is empty, as with
+    /// `env -i`)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<OsString>,
+
+    /// Arguments for PROG (its argv[1..]), passed byte for byte
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
+}
+
+/// Command-line strings as the bytes the guest gets.
+fn bytes_of(strings: &[OsString]) -> Vec<Vec<u8>> {
+    strings.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, EmuError> {
@@ -355,6 +373,11 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     let image = ElfImage::parse(&args.prog, &bytes)?;
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
+    // The guest's fd 2, through the annotation device's second channel.
+    machine
+        .bus
+        .uart
+        .set_error_output(Box::new(std::io::BufWriter::new(std::io::stderr())));
     args.disk.attach(&mut machine, false)?;
     machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
     let symbols = || Symbols {
@@ -391,7 +414,8 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     let workload = Workload {
         name: name.replace(char::is_whitespace, "_"),
         program: bytes,
-        args: args.args.clone(),
+        args: bytes_of(&args.args),
+        env: bytes_of(&args.env),
         procs,
         seed: args.seed,
         master_runs_user: args.master_runs_user,
@@ -399,6 +423,11 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     };
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
+    // The guest's fd 2, through the annotation device's second channel.
+    machine
+        .bus
+        .uart
+        .set_error_output(Box::new(std::io::BufWriter::new(std::io::stderr())));
     let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
     if let Some(path) = &args.trace_json {
         // Fail before the run, not after it, if the trace cannot be written.
