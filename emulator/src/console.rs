@@ -91,8 +91,19 @@ pub fn stdin_input() -> Box<dyn ConsoleInput> {
     std::thread::spawn(move || {
         let mut buf = [0u8; CHUNK];
         let mut stdin = std::io::stdin();
+        #[cfg(unix)]
+        let mut escape = crate::terminal::Escape::default();
         while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+            #[allow(unused_mut)]
+            let mut bytes = buf[..n].to_vec();
+            #[cfg(unix)]
+            if crate::terminal::is_raw() {
+                match escape.filter(&bytes) {
+                    Some(typed) => bytes = typed,
+                    None => crate::terminal::quit(),
+                }
+            }
+            if n == 0 || tx.send(bytes).is_err() {
                 break;
             }
         }

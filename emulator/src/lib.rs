@@ -24,6 +24,8 @@ pub mod memmap;
 pub mod report;
 pub mod sweep;
 pub mod syscall_names;
+#[cfg(unix)]
+pub mod terminal;
 pub mod trace;
 
 pub use bus::ExitReason;

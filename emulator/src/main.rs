@@ -59,8 +59,9 @@ convention). The guest console (UART at 0x10000000) is standard output and stand
 master: it alone runs the kernel, and every system call, fault and timer preemption on the other harts (the \
 slaves) is posted to it through shared memory and an inter-processor interrupt, served there, and answered. \
 PROG is a static RV64 Linux executable (the same file runs under qemu-riscv64); it reaches the kernel in a cpio \
-initramfs with ARGS on the kernel command line, as with QEMU's -initrd and -append. The console is standard \
-output. The exit status is the first non-zero exit status among the processes, else 0."
+initramfs with its ARGS and environment byte for byte (docs/kernel-interface.md), as with QEMU's -initrd. The \
+guest's standard output is rvmsmp's, its standard error and the kernel's messages rvmsmp's standard error, its \
+standard input rvmsmp's. The exit status is the first non-zero exit status among the processes, else 0."
     )]
     Run(RunArgs),
     /// Run PROG on the kernel once per hart count and plot how throughput scales as the master saturates
@@ -371,6 +372,13 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     config.validate()?;
     let bytes = read_input(&args.prog)?;
     let image = ElfImage::parse(&args.prog, &bytes)?;
+    // A terminal in raw mode, as QEMU's -nographic (Ctrl-A x quits); put
+    // back when this guard drops, on a panic or on a signal.
+    let _raw_terminal = if args.debug.debug {
+        None
+    } else {
+        rvmsmp::terminal::enter_raw_mode()
+    };
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
     // The guest's fd 2, through the annotation device's second channel.

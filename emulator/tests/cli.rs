@@ -825,3 +825,67 @@ fn disk_commands_have_help() {
     }
     assert!(text(&["fs", "check", "--help"]).contains("Exit status: 0 consistent, 1 problems found"));
 }
+
+/// `bare` on a terminal: raw mode for the run (no echo, bytes as typed),
+/// Ctrl-A x quits, and the terminal is as it was afterwards (issue 17,
+/// item 21). Run under a pseudo-terminal.
+#[test]
+fn bare_on_a_terminal_is_raw_and_ctrl_a_x_quits_and_restores_it() {
+    use std::os::fd::FromRawFd;
+    let guest = format!("{}/../tests/guest/bin/spin.elf", env!("CARGO_MANIFEST_DIR"));
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    let echo_on = |fd| {
+        // SAFETY: tcgetattr into a termios we own.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag & libc::ECHO != 0 && t.c_lflag & libc::ICANON != 0
+    };
+    assert!(echo_on(slave), "a fresh terminal echoes");
+    // SAFETY: each dup'd descriptor is owned by the Stdio it goes into.
+    let io = || unsafe { std::process::Stdio::from_raw_fd(libc::dup(slave)) };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rvmsmp"))
+        .args(["bare", &guest])
+        .stdin(io())
+        .stdout(io())
+        .stderr(io())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while echo_on(slave) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rvmsmp bare never put the terminal in raw mode"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: writing two bytes we own to the master side.
+    assert_eq!(unsafe { libc::write(master, b"\x01x".as_ptr().cast(), 2) }, 2);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("Ctrl-A x did not end the run");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(echo_on(slave), "the terminal is restored after the run");
+    // SAFETY: closing descriptors we own.
+    unsafe {
+        libc::close(master);
+        libc::close(slave);
+    }
+}
