@@ -35,6 +35,10 @@ void annotate4(enum annotate_event ev, uint64 a0, uint64 a1, uint64 a2, uint64 a
 // console.c
 void console_putc(int c);
 void console_write(const char *s, uint64 n);
+int64 console_write_out(const char *s, uint64 n);
+int64 console_write_err(const char *s, uint64 n);
+int console_input_ready(void);
+int console_input_eof(void);
 int console_getc(void);
 
 // cpio.c

@@ -83,17 +83,6 @@ static int load_segments(struct mm *mm, const char *elf, uint64 size, const stru
   return 0;
 }
 
-// Pushes bytes onto the new stack (through the kernel's view); returns the
-// new sp, or 0 when the stack is full.
-static uint64 push(struct mm *mm, uint64 sp, const void *data, uint64 len) {
-  if (sp < len || sp - len < USTACK_TOP - USTACK_PAGES * PGSIZE)
-    return 0;
-  sp -= len;
-  if (copy_out(mm->pagetable, sp, data, len) < 0)
-    return 0;
-  return sp;
-}
-
 // Checks that `elf` is a RISC-V RV64 ELF executable; its header in *eh.
 int exec_check(const char *elf, uint64 size, struct elf_header *eh) {
   if (size < sizeof *eh)
@@ -107,42 +96,38 @@ int exec_check(const char *elf, uint64 size, struct elf_header *eh) {
 // Loads the ELF image into the empty address space mm and lays out its
 // stack with the arguments and environment: the entry point and the
 // initial sp in *entry and *sp. Returns 0, EXEC_BAD_IMAGE, EXEC_NO_MEMORY
-// or EXEC_TOO_BIG (the strings do not fit on the stack).
+// or EXEC_TOO_BIG (more strings than execve takes).
 int exec_load(struct mm *mm, const char *elf, uint64 size, int argc, char **argv, int envc, char **envp, uint64 *entry,
               uint64 *sp_out) {
   struct elf_header eh;
   int err = exec_check(elf, size, &eh);
   if (err < 0)
     return err;
+  // The stack: USTACK_PAGES for the program, and the pages its strings and
+  // their pointers take (at most ARG_MAX_BYTES, which rvmsmp checks).
+  uint64 strings = 0;
+  for (int i = 0; i < argc + envc; i++)
+    strings += strlen(i < argc ? argv[i] : envp[i - argc]) + 1;
+  uint64 arg_bytes = strings + 8 * (argc + envc + 2);
+  if (argc + envc > MAXARG || arg_bytes > ARG_MAX_BYTES)
+    return EXEC_TOO_BIG;
   uint64 phdr_va;
   err = load_segments(mm, elf, size, &eh, &phdr_va);
   if (err < 0)
     return err;
-  if (uvm_map(mm->pagetable, USTACK_TOP - USTACK_PAGES * PGSIZE, USTACK_PAGES * PGSIZE, PTE_R | PTE_W) < 0)
+  uint64 stack_pages = USTACK_PAGES + (arg_bytes + PGSIZE - 1) / PGSIZE;
+  if (uvm_map(mm->pagetable, USTACK_TOP - stack_pages * PGSIZE, stack_pages * PGSIZE, PTE_R | PTE_W) < 0)
     return EXEC_NO_MEMORY;
   mm->mmap_next = MMAP_TOP;
 
-  // Strings first, at the top of the stack: the environment, then argv.
-  uint64 sp = USTACK_TOP;
-  if (argc > MAXARG)
-    argc = MAXARG;
-  if (envc > MAXARG)
-    envc = MAXARG;
-  static uint64 argv_va[MAXARG + 1], envp_va[MAXARG + 1];
-  for (int i = envc - 1; i >= 0; i--)
-    if (!(envp_va[i] = sp = push(mm, sp, envp[i], strlen(envp[i]) + 1)))
-      return EXEC_TOO_BIG;
-  envp_va[envc] = 0;
-  for (int i = argc - 1; i >= 0; i--)
-    if (!(argv_va[i] = sp = push(mm, sp, argv[i], strlen(argv[i]) + 1)))
-      return EXEC_TOO_BIG;
-  argv_va[argc] = 0;
-  uint64 execfn = argc ? argv_va[0] : 0;
+  // Strings first, at the top of the stack: argv's, then envp's.
+  uint64 sp = USTACK_TOP - strings;
+  uint64 strings_va = sp, execfn = sp; // argv[0] is the first string
   // 16 bytes for AT_RANDOM: fixed, so runs are reproducible.
   static const uint8 random_bytes[16] = {0x72, 0x76, 0x6d, 0x73, 0x6d, 0x70, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  uint64 random_va = sp = push(mm, sp, random_bytes, sizeof random_bytes);
-  if (!sp)
-    return EXEC_TOO_BIG;
+  sp = (sp - sizeof random_bytes) & ~15UL;
+  uint64 random_va = sp;
+  copy_out(mm->pagetable, random_va, random_bytes, sizeof random_bytes);
 
   // AT_HWCAP: one bit per single-letter extension (bit n = letter 'A' + n), as Linux reports rv64imafdc.
   uint64 hwcap = 0;
@@ -151,18 +136,26 @@ int exec_load(struct mm *mm, const char *elf, uint64 size, int argc, char **argv
   uint64 auxv[][2] = {
       {AT_PHDR, phdr_va}, {AT_PHENT, sizeof(struct program_header)}, {AT_PHNUM, eh.phnum},
       {AT_PAGESZ, PGSIZE}, {AT_ENTRY, eh.entry}, {AT_HWCAP, hwcap}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
-      {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, execfn}, {AT_NULL, 0},
+      {AT_CLKTCK, 100}, {AT_SECURE, 0}, {AT_RANDOM, random_va}, {AT_EXECFN, argc ? execfn : 0}, {AT_NULL, 0},
   };
-  // Then, from sp upwards: argc, argv[], NULL, envp[], NULL, auxv; sp 16-byte aligned.
+  // Then, from sp upwards: argc, argv[], NULL, envp[], NULL, auxv; sp
+  // 16-byte aligned. Each pointer is written as its string is copied.
   uint64 words = 1 + (argc + 1) + (envc + 1) + 2 * (sizeof auxv / sizeof auxv[0]);
-  if (sp < words * 8 + 16 || ((sp - words * 8) & ~15UL) < USTACK_TOP - USTACK_PAGES * PGSIZE)
-    return EXEC_TOO_BIG;
   sp = (sp - words * 8) & ~15UL;
-  uint64 at = sp;
-  uint64 argc64 = argc;
-  copy_out(mm->pagetable, at, &argc64, 8), at += 8;
-  copy_out(mm->pagetable, at, argv_va, (argc + 1) * 8), at += (argc + 1) * 8;
-  copy_out(mm->pagetable, at, envp_va, (envc + 1) * 8), at += (envc + 1) * 8;
+  uint64 argc64 = argc, zero = 0, at = sp + 8, str = strings_va;
+  copy_out(mm->pagetable, sp, &argc64, 8);
+  for (int i = 0; i < argc + envc; i++) {
+    const char *s = i < argc ? argv[i] : envp[i - argc];
+    uint64 len = strlen(s) + 1;
+    copy_out(mm->pagetable, str, s, len);
+    copy_out(mm->pagetable, at, &str, 8), at += 8;
+    str += len;
+    if (i == argc - 1)
+      copy_out(mm->pagetable, at, &zero, 8), at += 8; // argv's NULL
+  }
+  if (argc == 0)
+    copy_out(mm->pagetable, at, &zero, 8), at += 8;
+  copy_out(mm->pagetable, at, &zero, 8), at += 8; // envp's NULL
   copy_out(mm->pagetable, at, auxv, sizeof auxv);
   *entry = eh.entry;
   *sp_out = sp;

@@ -12,10 +12,12 @@ static volatile int kernel_ready;
 extern uint64 random_state;
 void kernelvec(void);
 
-// The command line: procs=P seed=S slice=TICKS master_runs_user=B -- PATH ARGS...
+// The command line: procs=P seed=S slice=TICKS master_runs_user=B [-- PATH ARGS...]
 // (docs/kernel-interface.md). Splits `line` into words in place.
 static char cmdline[1024];
-static char *words[MAXARG + 8];
+static char *words[64];
+// argv and envp, pointing into the initramfs's args file (or into cmdline).
+static char *arg_ptrs[MAXARG];
 
 static uint64 parse_number(const char *s) {
   uint64 v = 0;
@@ -42,6 +44,29 @@ static int split_words(const char *line) {
   return count;
 }
 
+// Reads one list of the args file: a decimal count and a NUL, then that many
+// NUL-terminated strings, stored from arg_ptrs[first]. Returns the count, or
+// -1 if the file is malformed; *at moves past the list.
+static int parse_arg_list(const char *file, uint64 size, uint64 *at, int first) {
+  uint64 count = 0, i = *at;
+  for (; i < size && file[i] >= '0' && file[i] <= '9'; i++)
+    if ((count = count * 10 + (file[i] - '0')) > MAXARG)
+      return -1;
+  if (i == *at || i >= size || file[i] != 0 || first + count > MAXARG)
+    return -1;
+  i++;
+  for (uint64 k = 0; k < count; k++) {
+    arg_ptrs[first + k] = (char *)file + i;
+    while (i < size && file[i])
+      i++;
+    if (i >= size)
+      return -1;
+    i++;
+  }
+  *at = i;
+  return (int)count;
+}
+
 // Creates the processes named on the command line, all on the ready queue.
 static void start_programs(void) {
   int procs = 1;
@@ -57,14 +82,33 @@ static void start_programs(void) {
     else if (strncmp(words[i], "master_runs_user=", 17) == 0)
       master_runs_user = parse_number(words[i] + 17) != 0;
   }
-  if (i + 1 >= n) {
-    printf("rvmsmp kernel: no program on the command line (expected \"-- PATH [ARGS]\")\n");
-    power_off(127);
-  }
-  char **argv = &words[i + 1];
-  int argc = n - i - 1;
+  const char *initrd = (const char *)boot.initrd_start;
+  uint64 initrd_size = boot.initrd_end - boot.initrd_start;
+  int argc, envc = 0;
   uint64 size;
-  const char *elf = cpio_find((const char *)boot.initrd_start, boot.initrd_end - boot.initrd_start, argv[0], &size);
+  // argv and envp byte for byte from the initramfs; else (a hand-made
+  // archive) argv from the words after "--" and an empty environment.
+  const char *args = cpio_find(initrd, initrd_size, ".rvmsmp/args", &size);
+  if (args) {
+    uint64 at = 0;
+    argc = parse_arg_list(args, size, &at, 0);
+    if (argc >= 0)
+      envc = parse_arg_list(args, size, &at, argc);
+    if (argc <= 0 || envc < 0) {
+      printf("rvmsmp kernel: .rvmsmp/args in the initramfs is malformed\n");
+      power_off(127);
+    }
+  } else {
+    if (i + 1 >= n) {
+      printf("rvmsmp kernel: no program on the command line (expected \"-- PATH [ARGS]\")\n");
+      power_off(127);
+    }
+    argc = n - i - 1;
+    for (int k = 0; k < argc; k++)
+      arg_ptrs[k] = words[i + 1 + k];
+  }
+  char **argv = arg_ptrs, **envp = arg_ptrs + argc;
+  const char *elf = cpio_find(initrd, initrd_size, argv[0], &size);
   if (!elf) {
     printf("rvmsmp kernel: %s: not found in the initramfs\n", argv[0]);
     power_off(127);
@@ -73,7 +117,7 @@ static void start_programs(void) {
     struct proc *p = proc_alloc();
     if (!p)
       panic("cannot create process %d of %d: out of memory or process slots", k + 1, procs);
-    int err = exec_first(p, elf, size, argc, argv, 0, NULL);
+    int err = exec_first(p, elf, size, argc, argv, envc, envp);
     if (err == EXEC_NO_MEMORY)
       panic("cannot create process %d of %d: out of memory", k + 1, procs);
     if (err < 0) {

@@ -3,6 +3,8 @@
 #pragma once
 #include "param.h"
 
+#include "param.h" // USTACK_MAX_PAGES
+
 #define TEST_FINISHER 0x00100000UL
 #define ANNOTATE 0x00110000UL // rvmsmp's annotation device (only if the device tree has it)
 #define CLINT 0x02000000UL
@@ -33,4 +35,4 @@
 // The user stack ends below a guard page under the lowest slot.
 #define USTACK_TOP (TRAPFRAME_SLOT(MAX_THREAD_SLOTS - 1) - PGSIZE)
 // Anonymous mmap regions are handed out downwards from here.
-#define MMAP_TOP (USTACK_TOP - (USTACK_PAGES + 1) * PGSIZE)
+#define MMAP_TOP (USTACK_TOP - (USTACK_MAX_PAGES + 1) * PGSIZE)

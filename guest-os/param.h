@@ -7,8 +7,10 @@
 #define MAX_THREAD_SLOTS 256 // most threads sharing one address space
 #define NFUTEX_HASH 64      // hash chains of futex waiters
 #define KSTACK_SIZE 4096    // per-hart stack for M-mode start and the S-mode kernel/stub
-#define MAXARG 32           // most argv entries
-#define USTACK_PAGES 16     // user stack: 64 KiB
+#define MAXARG 32768        // most argv and envp entries together (rvmsmp refuses more)
+#define USTACK_PAGES 16     // user stack: 64 KiB, plus the pages argv and envp take
+#define ARG_MAX_BYTES (2 << 20) // most bytes argv and envp take (strings, NULs and pointers), as Linux
+#define USTACK_MAX_PAGES (USTACK_PAGES + ARG_MAX_BYTES / 4096 + 2) // room kept below USTACK_TOP
 #define DEFAULT_SLICE 20000 // round-robin time slice in mtime ticks (10 MHz): 2 ms
 #define MAX_PATH 128
 

@@ -6,6 +6,9 @@
 #include "param.h"
 #include "riscv.h"
 
+// Kernel messages go to the host's standard error (console_write_err).
+static void message_putc(char c) { console_write_err(&c, 1); }
+
 static void print_number(uint64 value, int base, int is_signed, int width, char pad) {
   char buf[24];
   int i = 0, negative = 0;
@@ -22,14 +25,14 @@ static void print_number(uint64 value, int base, int is_signed, int width, char 
   while (i < width)
     buf[i++] = pad;
   while (i--)
-    console_putc(buf[i]);
+    message_putc(buf[i]);
 }
 
 // Supports %d %u %x %p %s %c %%, with l/ll length modifiers and a zero-padded width.
 static void vprintf(const char *fmt, va_list ap) {
   for (; *fmt; fmt++) {
     if (*fmt != '%') {
-      console_putc(*fmt);
+      message_putc(*fmt);
       continue;
     }
     fmt++;
@@ -54,27 +57,27 @@ static void vprintf(const char *fmt, va_list ap) {
       print_number(is_long ? va_arg(ap, uint64) : va_arg(ap, uint32), 16, 0, width, pad);
       break;
     case 'p':
-      console_write("0x", 2);
+      console_write_err("0x", 2);
       print_number(va_arg(ap, uint64), 16, 0, width, pad);
       break;
     case 's': {
       const char *s = va_arg(ap, const char *);
       if (!s)
         s = "(null)";
-      console_write(s, strlen(s));
+      console_write_err(s, strlen(s));
       break;
     }
     case 'c':
-      console_putc(va_arg(ap, int));
+      message_putc(va_arg(ap, int));
       break;
     case '%':
-      console_putc('%');
+      message_putc('%');
       break;
     case 0:
       return;
     default:
-      console_putc('%');
-      console_putc(*fmt);
+      message_putc('%');
+      message_putc(*fmt);
     }
   }
 }

@@ -3,6 +3,7 @@
 // process runs. Arguments come from the saved user registers a0..a5 and
 // every user pointer is checked (a bad one gives -EFAULT, never a fault).
 #include "defs.h"
+#include "signal.h"
 #include "memlayout.h"
 #include "param.h"
 #include "mm.h"
@@ -14,6 +15,7 @@
 #define ECHILD 10
 #define ENOMEM 12
 #define EFAULT 14
+#define EPIPE 32
 #define EINVAL 22
 #define ENOSYS 38
 
@@ -38,15 +40,21 @@ int64 syscall_dispatch(struct proc *p, int hart) {
 
 static int fd_open_for_output(struct proc *p, uint64 fd) { return (fd == 1 || fd == 2) && !(p->closed_fds & (1u << fd)); }
 
-// Writes user bytes to the console; the count written, or -EFAULT if none could be.
-static int64 console_out(struct proc *p, uint64 buf, uint64 len) {
+// Writes user bytes to the console, fd 2 to its error channel; the count
+// written, or -EFAULT if none could be. When the host's stream is closed the
+// write fails with -EPIPE and the thread is sent SIGPIPE, whose default
+// action ends the process (status 128 + 13, as a shell reports it).
+static int64 console_out(struct proc *p, uint64 fd, uint64 buf, uint64 len) {
   char chunk[256];
   uint64 done = 0;
   while (done < len) {
     uint64 n = len - done < sizeof chunk ? len - done : sizeof chunk;
     if (copy_in(p->pagetable, chunk, buf + done, n) < 0)
       return done ? (int64)done : -EFAULT;
-    console_write(chunk, n);
+    if ((fd == 2 ? console_write_err(chunk, n) : console_write_out(chunk, n)) < 0) {
+      signal_thread(p, SIGPIPE);
+      return -EPIPE;
+    }
     done += n;
   }
   return done;
@@ -56,7 +64,7 @@ int64 sys_write(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   if (!fd_open_for_output(p, tf->a0))
     return file_write(p);
-  return console_out(p, tf->a1, tf->a2);
+  return console_out(p, tf->a0, tf->a1, tf->a2);
 }
 
 int64 sys_writev(struct proc *p, int hart) {
@@ -70,7 +78,7 @@ int64 sys_writev(struct proc *p, int hart) {
     uint64 iov[2]; // base, length
     if (copy_in(p->pagetable, iov, tf->a1 + 16 * i, sizeof iov) < 0)
       return total ? total : -EFAULT;
-    int64 n = console_out(p, iov[0], iov[1]);
+    int64 n = console_out(p, tf->a0, iov[0], iov[1]);
     if (n < 0)
       return total ? total : n;
     total += n;

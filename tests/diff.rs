@@ -320,6 +320,7 @@ fn run_rvmsmp(elf: Vec<u8>) -> (Vec<u8>, ExitReason) {
         name: "diff.elf".into(),
         program: elf,
         args: vec![],
+        env: vec![],
         procs: 1,
         seed: 0,
         master_runs_user: false,

@@ -60,7 +60,9 @@ const MAX_THREAD_SLOTS: u64 = 256;
 const TRAPFRAME: u64 = SIGRETURN_PAGE - PG;
 const USTACK_TOP: u64 = SIGRETURN_PAGE - MAX_THREAD_SLOTS * PG - PG;
 const USTACK_PAGES: u64 = 16;
-const MMAP_TOP: u64 = USTACK_TOP - (USTACK_PAGES + 1) * PG;
+/// The stack's room: its pages and the most its arguments may take.
+const USTACK_MAX_PAGES: u64 = USTACK_PAGES + (2 << 20) / PG + 2;
+const MMAP_TOP: u64 = USTACK_TOP - (USTACK_MAX_PAGES + 1) * PG;
 
 /// Code (R+X).
 const CODE: u64 = 0x10000;
@@ -647,7 +649,8 @@ impl Space {
         s.map(RODATA, l.rodata_end - RODATA, R);
         s.map(DATA, DATA_SIZE, R | W);
         s.map(BUF, PG, R | W);
-        s.map(USTACK_TOP - USTACK_PAGES * PG, USTACK_PAGES * PG, R | W);
+        // The stack, and the page its program name and empty environment take.
+        s.map(USTACK_TOP - (USTACK_PAGES + 1) * PG, (USTACK_PAGES + 1) * PG, R | W);
         s
     }
 
@@ -1606,6 +1609,7 @@ fn run(program: &Program, cfg: &RunCfg) -> Outcome {
         name: "props".into(),
         program: program.elf.clone(),
         args: vec![],
+        env: vec![],
         procs: program.steps.len(),
         seed: 0,
         master_runs_user: cfg.master_runs_user,

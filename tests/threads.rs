@@ -63,7 +63,8 @@ fn futex_check(i: &Interleaving, args: &[String]) -> (String, ExitReason) {
     let workload = Workload {
         name: "futex_check".into(),
         program: std::fs::read(program_path("futex_check")).unwrap(),
-        args: args.to_vec(),
+        args: args.iter().map(|a| a.clone().into_bytes()).collect(),
+        env: Vec::new(),
         procs: 1,
         seed: 0,
         master_runs_user: i.master_runs_user,
@@ -163,7 +164,8 @@ fn threaded_runs_repeat_exactly() {
         let workload = Workload {
             name: "futex_check".into(),
             program: std::fs::read(program_path("futex_check")).unwrap(),
-            args: args.clone(),
+            args: args.iter().map(|a| a.clone().into_bytes()).collect(),
+            env: Vec::new(),
             procs: 1,
             seed: 0,
             master_runs_user: true,

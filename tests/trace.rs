@@ -32,7 +32,8 @@ fn traced_run(harts: usize, program: &str, args: &[&str], setup: impl FnOnce(&mu
     let mut workload = Workload {
         name: format!("{program}.elf"),
         program: std::fs::read(program_path(program)).unwrap(),
-        args: args.iter().map(|s| s.to_string()).collect(),
+        args: args.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        env: vec![],
         procs: if harts > 1 { harts - 1 } else { 1 },
         seed: 0,
         master_runs_user: false,

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::devices::annotate::Annotate;
+use crate::devices::annotate::{self, Annotate};
 use crate::devices::clint::Clint;
 use crate::devices::plic::Plic;
 use crate::devices::test_finisher::{self, FinisherRequest};
@@ -433,7 +433,11 @@ impl Bus {
         } else if memmap::TEST_FINISHER.contains(pa, size) {
             Some(0)
         } else if memmap::ANNOTATE.contains(pa, size) {
-            self.annotate.read(pa - memmap::ANNOTATE.base, size)
+            let offset = pa - memmap::ANNOTATE.base;
+            if offset == annotate::CONSOLE_STATUS && size == 8 {
+                return Some(self.console_status());
+            }
+            self.annotate.read(offset, size)
         } else if memmap::VIRTIO_SLOTS.contains(pa, size) {
             self.virtio_read(pa - memmap::VIRTIO_SLOTS.base, size)
         } else {
@@ -470,7 +474,12 @@ impl Bus {
             }
             Some(())
         } else if memmap::ANNOTATE.contains(pa, size) {
-            self.annotate.write(pa - memmap::ANNOTATE.base, size, value, hart, now)
+            let offset = pa - memmap::ANNOTATE.base;
+            if offset == annotate::CONSOLE_ERR && size == 8 {
+                self.uart.transmit_err(&[value as u8]);
+                return Some(());
+            }
+            self.annotate.write(offset, size, value, hart, now)
         } else if memmap::VIRTIO_SLOTS.contains(pa, size) {
             self.irq_epoch += 1;
             self.virtio_write(pa - memmap::VIRTIO_SLOTS.base, size, value, now)
@@ -531,6 +540,21 @@ impl Bus {
             self.update_uart_irq();
             self.irq_epoch += 1;
         }
+    }
+
+    /// The annotation device's console status register.
+    fn console_status(&self) -> u64 {
+        let mut status = 0;
+        if self.uart.out_closed {
+            status |= annotate::STATUS_OUT_CLOSED;
+        }
+        if self.uart.err_closed {
+            status |= annotate::STATUS_ERR_CLOSED;
+        }
+        if self.uart.input_at_end() {
+            status |= annotate::STATUS_INPUT_EOF;
+        }
+        status
     }
 
     /// Writes bytes to the console, for HTIF.

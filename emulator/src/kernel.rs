@@ -21,7 +21,11 @@ pub struct Workload {
     /// The program's file name inside the initramfs (and its `argv[0]`).
     pub name: String,
     pub program: Vec<u8>,
-    pub args: Vec<String>,
+    /// `argv[1..]`, byte for byte.
+    pub args: Vec<Vec<u8>>,
+    /// The environment, `NAME=VALUE` entries byte for byte (empty by default,
+    /// as `env -i` gives).
+    pub env: Vec<Vec<u8>>,
     pub procs: usize,
     pub seed: u64,
     pub master_runs_user: bool,
@@ -81,7 +85,12 @@ pub fn check_limits(machine: &Machine, w: &Workload, program_path: &Path, kernel
         return Ok(());
     };
     let ram = machine.bus.ram_region();
-    let per_process = elf.pages_per_process();
+    // argv (the name first) and envp on the stack: strings, NULs and
+    // pointers (exec.c exec_load).
+    let argv = std::iter::once(w.name.len()).chain(w.args.iter().map(Vec::len));
+    let strings: usize = argv.chain(w.env.iter().map(Vec::len)).map(|n| n + 1).sum();
+    let arg_bytes = strings + 8 * (w.args.len() + 1 + w.env.len() + 2);
+    let per_process = elf.pages_per_process(arg_bytes.div_ceil(4096) as u64);
     let needed =
         kernel_pages(ram, machine.bus.virtio_blk.is_some()).saturating_add(per_process.saturating_mul(w.procs as u64));
     let free = free_pages(machine, kernel_end);
@@ -125,7 +134,9 @@ fn free_pages(machine: &Machine, kernel_end: u64) -> u64 {
     (end.saturating_sub(start) / PAGE).saturating_sub(holes.into_iter().map(pages_of).sum())
 }
 
-/// The kernel command line for a workload.
+/// The kernel command line for a workload: the options only. The program's
+/// argv and envp travel in the initramfs ([`ARGS_FILE`]), where any byte
+/// but NUL survives.
 pub fn bootargs(w: &Workload) -> String {
     let mut line = format!("procs={} seed={}", w.procs, w.seed);
     if let Some(slice) = w.slice_ticks {
@@ -134,53 +145,87 @@ pub fn bootargs(w: &Workload) -> String {
     if w.master_runs_user {
         line += " master_runs_user=1";
     }
-    line += " -- ";
-    line += &w.name;
-    for arg in &w.args {
-        line.push(' ');
-        line += arg;
-    }
     line
 }
 
-/// The most entries a program's argv holds, its name included: the
-/// kernel's MAXARG (guest-os/param.h), past which it drops arguments.
-pub const MAX_ARGV: usize = 32;
-/// The longest command line the kernel takes, in bytes (its buffer in
-/// guest-os/main.c, less the terminating NUL); a longer one is a panic.
-pub const MAX_COMMAND_LINE: usize = 1023;
+/// The initramfs file holding argv and envp (docs/kernel-interface.md),
+/// in the directory [`ARGS_DIR`].
+pub const ARGS_FILE: &str = ".rvmsmp/args";
+const ARGS_DIR: &str = ".rvmsmp";
+/// The longest argument or environment entry, its NUL included: Linux's
+/// MAX_ARG_STRLEN (32 pages).
+pub const MAX_ARG_STRLEN: usize = 128 << 10;
+/// The most bytes argv and envp take in all, counting each string's NUL and
+/// its 8-byte pointer, as Linux counts them against its 2 MiB limit
+/// (a quarter of an 8 MiB stack).
+pub const MAX_ARG_TOTAL: usize = 2 << 20;
+/// The most entries argv and envp hold together: the kernel's MAXARG
+/// (guest-os/param.h), the size of its table of pointers.
+pub const MAX_ARGV: usize = 32768;
 
-/// Refuses a workload whose command line the kernel would not pass on as
-/// given: it splits the line at spaces, drops arguments past [`MAX_ARGV`]
-/// and stops on a line longer than [`MAX_COMMAND_LINE`].
+/// argv (the program's name first) and envp as the kernel reads them from
+/// [`ARGS_FILE`]: the decimal count of argv entries and a NUL, each entry
+/// and a NUL; then the same for envp.
+pub fn args_file(w: &Workload) -> Vec<u8> {
+    let mut out = Vec::new();
+    let argv = std::iter::once(w.name.as_bytes()).chain(w.args.iter().map(Vec::as_slice));
+    for list in [argv.collect::<Vec<_>>(), w.env.iter().map(Vec::as_slice).collect()] {
+        out.extend_from_slice(list.len().to_string().as_bytes());
+        out.push(0);
+        for entry in list {
+            out.extend_from_slice(entry);
+            out.push(0);
+        }
+    }
+    out
+}
+
+/// Refuses a workload the kernel could not start as given: a program name
+/// the initramfs cannot hold, an argument or environment entry holding a
+/// NUL (which ends a C string) or longer than [`MAX_ARG_STRLEN`], an
+/// environment entry without `=`, or more than [`MAX_ARG_TOTAL`] bytes or
+/// [`MAX_ARGV`] entries in all (execve's E2BIG).
 pub fn check_command_line(w: &Workload) -> Result<(), EmuError> {
     let refuse = |problem: String| Err(EmuError::Config(format!("{problem} (docs/kernel-interface.md)")));
-    if w.name == CPIO_TRAILER {
+    if w.name == CPIO_TRAILER || w.name == ARGS_DIR {
         return refuse(format!(
-            "a program file named {CPIO_TRAILER} cannot go into the initramfs, where that name ends the \
-             archive: rename the file"
+            "a program file named {} cannot go into the initramfs, where that name is taken: rename the file",
+            w.name
         ));
     }
-    if let Some(arg) = w.args.iter().find(|a| a.is_empty() || a.contains(' ')) {
+    if let Some(entry) = w.env.iter().find(|e| !e.contains(&b'=')) {
         return refuse(format!(
-            "the program argument {arg:?} cannot be passed: the kernel's command line separates \
-             arguments with spaces, so each must be one non-empty word"
+            "--env {:?}: an environment entry is NAME=VALUE",
+            String::from_utf8_lossy(entry)
         ));
     }
-    if w.args.len() >= MAX_ARGV {
+    let argv = std::iter::once(w.name.as_bytes()).chain(w.args.iter().map(Vec::as_slice));
+    let all: Vec<&[u8]> = argv.chain(w.env.iter().map(Vec::as_slice)).collect();
+    if let Some(entry) = all.iter().find(|e| e.contains(&0)) {
         return refuse(format!(
-            "{} program arguments: the kernel passes at most {} (argv holds {MAX_ARGV} entries with the \
-             program's name)",
-            w.args.len(),
-            MAX_ARGV - 1
+            "the argument {:?} holds a NUL byte, which ends a C string",
+            String::from_utf8_lossy(entry)
         ));
     }
-    let line = bootargs(w);
-    if line.len() > MAX_COMMAND_LINE {
+    if let Some(entry) = all.iter().find(|e| e.len() >= MAX_ARG_STRLEN) {
         return refuse(format!(
-            "the kernel command line would be {} bytes, and the kernel takes at most {MAX_COMMAND_LINE}: \
-             shorten the program's arguments",
-            line.len()
+            "an argument or environment entry of {} bytes: the most is {} (Linux's MAX_ARG_STRLEN, its NUL \
+             included)",
+            entry.len(),
+            MAX_ARG_STRLEN - 1
+        ));
+    }
+    if all.len() > MAX_ARGV {
+        return refuse(format!(
+            "{} arguments and environment entries: the kernel passes at most {MAX_ARGV} in all",
+            all.len()
+        ));
+    }
+    let total: usize = all.iter().map(|e| e.len() + 1 + 8).sum();
+    if total > MAX_ARG_TOTAL {
+        return refuse(format!(
+            "the arguments and environment take {total} bytes (each string, its NUL and its pointer): the most \
+             is {MAX_ARG_TOTAL}, as execve allows"
         ));
     }
     Ok(())
@@ -193,6 +238,24 @@ const CPIO_TRAILER: &str = "TRAILER!!!";
 pub fn initramfs(name: &str, contents: &[u8]) -> Vec<u8> {
     let entry = cpio::newc::Builder::new(name).mode(0o100_755).nlink(1);
     let inputs = std::iter::once((entry, std::io::Cursor::new(contents)));
+    cpio::write_cpio(inputs, Vec::new()).expect("writing to memory cannot fail")
+}
+
+/// The initramfs for a workload: the program, and its argv and envp in
+/// [`ARGS_FILE`].
+pub fn workload_initramfs(w: &Workload) -> Vec<u8> {
+    let args = args_file(w);
+    let empty: &[u8] = &[];
+    let inputs = [
+        (
+            cpio::newc::Builder::new(&w.name).mode(0o100_755).nlink(1),
+            &w.program[..],
+        ),
+        (cpio::newc::Builder::new(ARGS_DIR).mode(0o040_755).nlink(2), empty),
+        (cpio::newc::Builder::new(ARGS_FILE).mode(0o100_644).nlink(1), &args[..]),
+    ]
+    .into_iter()
+    .map(|(entry, bytes)| (entry, std::io::Cursor::new(bytes)));
     cpio::write_cpio(inputs, Vec::new()).expect("writing to memory cannot fail")
 }
 
@@ -226,7 +289,7 @@ pub fn load_kernel(
 ) -> Result<u64, EmuError> {
     check_command_line(w)?;
     let kernel = ElfImage::parse(kernel_path, kernel_elf)?;
-    let archive = initramfs(&w.name, &w.program);
+    let archive = workload_initramfs(w);
     let ram = machine.bus.ram_region();
     let start = initrd_address(ram.base, ram.size);
     let end = start + archive.len() as u64;
@@ -262,8 +325,21 @@ pub fn load_kernel(
 mod tests {
     use super::*;
 
+    fn workload(args: &[&[u8]]) -> Workload {
+        Workload {
+            name: "prog".into(),
+            program: Vec::new(),
+            args: args.iter().map(|a| a.to_vec()).collect(),
+            env: Vec::new(),
+            procs: 1,
+            seed: 0,
+            master_runs_user: false,
+            slice_ticks: None,
+        }
+    }
+
     #[test]
-    fn the_command_line_limits_are_the_kernels() {
+    fn the_argument_limits_are_the_kernels() {
         let param = include_str!("../../guest-os/param.h");
         let maxarg = param
             .lines()
@@ -271,46 +347,49 @@ mod tests {
             .and_then(|rest| rest.split_whitespace().next())
             .expect("param.h defines MAXARG");
         assert_eq!(maxarg.parse::<usize>().unwrap(), MAX_ARGV);
-        let main = include_str!("../../guest-os/main.c");
-        let buffer = format!("static char cmdline[{}];", MAX_COMMAND_LINE + 1);
-        assert!(main.contains(&buffer), "guest-os/main.c declares {buffer}");
     }
 
     #[test]
-    fn command_lines_the_kernel_would_change_are_refused() {
-        let workload = |args: &[&str]| Workload {
-            name: "prog".into(),
-            program: Vec::new(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            procs: 1,
-            seed: 0,
-            master_runs_user: false,
-            slice_ticks: None,
-        };
-        assert!(check_command_line(&workload(&["-k", "4.65", "a\tb"])).is_ok());
+    fn arguments_pass_as_given_within_linux_limits() {
+        for ok in [
+            &[&b"a b"[..], b"", b"\"'", b"\xff\xfe"][..],
+            &[&[b'x'; MAX_ARG_STRLEN - 1][..]],
+        ] {
+            assert!(check_command_line(&workload(ok)).is_ok());
+        }
         let trailer = Workload {
             name: CPIO_TRAILER.into(),
             ..workload(&[])
         };
         let err = check_command_line(&trailer).unwrap_err().to_string();
         assert!(err.contains("rename the file"), "{err}");
-        for bad in [&["a b"][..], &["x", ""]] {
-            let err = check_command_line(&workload(bad)).unwrap_err().to_string();
-            assert!(err.contains("one non-empty word"), "{err}");
-        }
-        let most: Vec<String> = (0..MAX_ARGV - 1).map(|i| i.to_string()).collect();
-        let most: Vec<&str> = most.iter().map(String::as_str).collect();
-        assert!(check_command_line(&workload(&most)).is_ok());
-        let too_many = [most.as_slice(), &["x"]].concat();
-        let err = check_command_line(&workload(&too_many)).unwrap_err().to_string();
-        assert!(err.contains("at most 31"), "{err}");
-        let long = "x".repeat(MAX_COMMAND_LINE);
+        let long = [b'x'; MAX_ARG_STRLEN];
         let err = check_command_line(&workload(&[&long])).unwrap_err().to_string();
-        assert!(err.contains("at most 1023"), "{err}");
-        // The longest line that fits.
-        let fits = "x".repeat(MAX_COMMAND_LINE - bootargs(&workload(&[])).len() - 1);
-        assert_eq!(bootargs(&workload(&[&fits])).len(), MAX_COMMAND_LINE);
-        assert!(check_command_line(&workload(&[&fits])).is_ok());
+        assert!(err.contains("MAX_ARG_STRLEN"), "{err}");
+        let big = vec![b'x'; 100 << 10];
+        let many: Vec<&[u8]> = (0..21).map(|_| &big[..]).collect();
+        let err = check_command_line(&workload(&many)).unwrap_err().to_string();
+        assert!(err.contains("as execve allows"), "{err}");
+        let err = check_command_line(&workload(&[b"a\0b"])).unwrap_err().to_string();
+        assert!(err.contains("NUL"), "{err}");
+        let no_equals = Workload {
+            env: vec![b"PATH".to_vec()],
+            ..workload(&[])
+        };
+        let err = check_command_line(&no_equals).unwrap_err().to_string();
+        assert!(err.contains("NAME=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn the_args_file_counts_then_lists() {
+        let w = Workload {
+            env: vec![b"A=1".to_vec()],
+            ..workload(&[b"x y", b""])
+        };
+        assert_eq!(args_file(&w), b"3\0prog\0x y\0\0\x31\0A=1\0");
+        let archive = workload_initramfs(&w);
+        let text = String::from_utf8_lossy(&archive);
+        assert!(text.contains(".rvmsmp/args\0"), "{text}");
     }
 
     #[test]
@@ -330,16 +409,12 @@ mod tests {
     }
 
     #[test]
-    fn bootargs_name_the_program_after_the_options() {
+    fn bootargs_hold_only_the_options() {
         let w = Workload {
-            name: "hello".into(),
-            program: vec![],
-            args: vec!["a".into(), "b".into()],
             procs: 7,
             seed: 3,
-            master_runs_user: false,
-            slice_ticks: None,
+            ..workload(&[b"a"])
         };
-        assert_eq!(bootargs(&w), "procs=7 seed=3 -- hello a b");
+        assert_eq!(bootargs(&w), "procs=7 seed=3");
     }
 }

@@ -25,6 +25,8 @@ pub mod quantiles;
 pub mod report;
 pub mod sweep;
 pub mod syscall_names;
+#[cfg(unix)]
+pub mod terminal;
 pub mod trace;
 pub mod user_elf;
 pub mod zeroed;

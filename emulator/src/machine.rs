@@ -241,6 +241,7 @@ impl Machine {
         if let Some(code) = htif {
             return Some(ExitReason::Htif(code));
         }
+        self.bus.uart.flush(); // what the guest wrote this round, as transmitted
         self.bus.poll_console_input();
         if self.harts.iter().all(|h| h.waiting) {
             return self.skip_idle_time();

@@ -1,6 +1,8 @@
 //! The `rvmsmp` command. Arguments are parsed by clap, checked into a
 //! machine configuration, and the exit status is decided here alone.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -57,8 +59,9 @@ convention). The guest console (UART at 0x10000000) is standard output and stand
 master: it alone runs the kernel, and every system call, fault and timer preemption on the other harts (the \
 slaves) is posted to it through shared memory and an inter-processor interrupt, served there, and answered. \
 PROG is a static RV64 Linux executable (the same file runs under qemu-riscv64); it reaches the kernel in a cpio \
-initramfs with ARGS on the kernel command line, as with QEMU's -initrd and -append. The console is standard \
-output. The exit status is the first non-zero exit status among the processes, else 0."
+initramfs with its ARGS and environment byte for byte (docs/kernel-interface.md), as with QEMU's -initrd. The \
+guest's standard output is rvmsmp's, its standard error and the kernel's messages rvmsmp's standard error, its \
+standard input rvmsmp's. The exit status is the first non-zero exit status among the processes, else 0."
     )]
     Run(RunArgs),
     /// Run PROG on the kernel once per hart count and plot how throughput scales as the master saturates
@@ -144,9 +147,14 @@ struct SweepArgs {
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
 
-    /// Arguments for PROG (its argv[1..])
+    /// Set NAME to VALUE in PROG's environment (repeatable; the default environment is empty, as with
+    /// `env -i`)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<OsString>,
+
+    /// Arguments for PROG (its argv[1..]), passed byte for byte
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
 }
 
 fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
@@ -171,7 +179,8 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         slice_ticks: args.slice,
         program_name: name.replace(char::is_whitespace, "_"),
         program: bytes,
-        args: args.args.clone(),
+        args: bytes_of(&args.args),
+        env: bytes_of(&args.env),
         jit: !args.jit.no_jit,
         jit_hot_runs: args.jit.jit_hot_runs,
         disk: args.disk.clone(),
@@ -311,9 +320,19 @@ struct RunArgs {
     #[arg(value_name = "PROG.elf")]
     prog: PathBuf,
 
-    /// Arguments for PROG (its argv[1..])
+    /// Set NAME to VALUE in PROG's environment (repeatable; the default environment is empty, as with
+    /// `env -i`)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<OsString>,
+
+    /// Arguments for PROG (its argv[1..]), passed byte for byte
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
+}
+
+/// Command-line strings as the bytes the guest gets.
+fn bytes_of(strings: &[OsString]) -> Vec<Vec<u8>> {
+    strings.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
 /// Reads an ELF file of at most `limit` bytes (the machine's RAM: a larger
@@ -388,8 +407,20 @@ fn run_bare(args: &BareArgs) -> Result<ExitCode, EmuError> {
     config.validate()?;
     let bytes = read_input(&args.prog, config.ram_size)?;
     let image = ElfImage::parse(&args.prog, &bytes)?;
+    // A terminal in raw mode, as QEMU's -nographic (Ctrl-A x quits); put
+    // back when this guard drops, on a panic or on a signal.
+    let _raw_terminal = if args.debug.debug {
+        None
+    } else {
+        rvmsmp::terminal::enter_raw_mode()
+    };
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
+    // The guest's fd 2, through the annotation device's second channel.
+    machine
+        .bus
+        .uart
+        .set_error_output(Box::new(std::io::BufWriter::new(std::io::stderr())));
     args.disk.attach(&mut machine, false)?;
     machine.boot_bare(&args.prog, &image, &FdtOptions::default())?;
     let symbols = || Symbols {
@@ -426,7 +457,8 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     let workload = Workload {
         name: name.replace(char::is_whitespace, "_"),
         program: bytes,
-        args: args.args.clone(),
+        args: bytes_of(&args.args),
+        env: bytes_of(&args.env),
         procs,
         seed: args.seed,
         master_runs_user: args.master_runs_user,
@@ -435,6 +467,11 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
     let config_ram = config.ram_size;
     let console = Box::new(std::io::stdout());
     let mut machine = Machine::new(config, console, args.debug.console_input())?;
+    // The guest's fd 2, through the annotation device's second channel.
+    machine
+        .bus
+        .uart
+        .set_error_output(Box::new(std::io::BufWriter::new(std::io::stderr())));
     let window = args.trace_window.as_deref().map(trace::Window::parse).transpose()?;
     if let Some(path) = &args.trace_json {
         // Fail before the run, not after it, if the trace cannot be written.

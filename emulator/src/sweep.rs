@@ -88,7 +88,9 @@ pub struct SweepOptions {
     pub slice_ticks: Option<u64>,
     pub program_name: String,
     pub program: Vec<u8>,
-    pub args: Vec<String>,
+    /// argv[1..] and the environment, byte for byte.
+    pub args: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
     /// How the host runs the guest (`--no-jit`, `--jit-hot-runs`); the
     /// results are the same either way, so sweep.json does not record it.
     pub jit: bool,
@@ -114,6 +116,9 @@ pub struct RecordedOptions {
     pub slice_ticks: Option<u64>,
     pub program: String,
     pub args: Vec<String>,
+    /// The environment, when it is not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
     /// The disk image's file name and latency, when the runs had a disk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk: Option<String>,
@@ -420,6 +425,7 @@ fn workload(options: &SweepOptions, processes: usize) -> Workload {
         name: options.program_name.clone(),
         program: options.program.clone(),
         args: options.args.clone(),
+        env: options.env.clone(),
         procs: processes,
         seed: options.seed,
         master_runs_user: false,
@@ -500,7 +506,16 @@ pub fn measure(options: &SweepOptions) -> Result<SweepResult, EmuError> {
             seed: options.seed,
             slice_ticks: options.slice_ticks,
             program: options.program_name.clone(),
-            args: options.args.clone(),
+            args: options
+                .args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+            env: options
+                .env
+                .iter()
+                .map(|e| String::from_utf8_lossy(e).into_owned())
+                .collect(),
             disk: options.disk.as_ref().map(|path| {
                 path.file_name()
                     .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())

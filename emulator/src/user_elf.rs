@@ -28,12 +28,16 @@ const L0_SPAN: u64 = 1 << 21;
 const L1_SPAN: u64 = 1 << 30;
 /// Sv39's user address limit in the kernel (guest-os/memlayout.h MAXVA).
 const MAXVA: u64 = 1 << 38;
-/// The user stack's pages (guest-os/param.h USTACK_PAGES).
+/// The user stack's pages (guest-os/param.h USTACK_PAGES), besides those
+/// its arguments and environment take.
 pub const USTACK_PAGES: u64 = 16;
+/// The room kept for the stack: USTACK_PAGES and the most the arguments
+/// may take (guest-os/param.h USTACK_MAX_PAGES, ARG_MAX_BYTES).
+const USTACK_MAX_PAGES: u64 = USTACK_PAGES + (2 << 20) / PAGE + 2;
 /// The highest address a segment may reach: below the mmap area's top,
-/// which lies under the stack, its guard page, the trapframe and the
-/// trampoline (guest-os/memlayout.h MMAP_TOP).
-pub const MMAP_TOP: u64 = USTACK_TOP - (USTACK_PAGES + 1) * PAGE;
+/// which lies under the stack's room, its guard page, the trapframes and
+/// the trampoline (guest-os/memlayout.h MMAP_TOP).
+pub const MMAP_TOP: u64 = USTACK_TOP - (USTACK_MAX_PAGES + 1) * PAGE;
 /// The top of the stack: below the trampoline, the signal-return page,
 /// the threads' trapframe slots and a guard page (guest-os/memlayout.h).
 const USTACK_TOP: u64 = MAXVA - 2 * PAGE - MAX_THREAD_SLOTS * PAGE - PAGE;
@@ -154,7 +158,9 @@ impl UserElf {
     /// root page table and the tables for the trampoline at the top
     /// (which also serve the stack, in the same 2 MiB), the stack, every
     /// page a segment covers (shared pages once) and the tables for them.
-    pub fn pages_per_process(&self) -> u64 {
+    /// `arg_pages` are the pages the arguments and environment take on
+    /// the stack (exec.c exec_load).
+    pub fn pages_per_process(&self, arg_pages: u64) -> u64 {
         let mut pages = BTreeSet::new();
         let mut l0 = BTreeSet::new();
         let mut l1 = BTreeSet::new();
@@ -174,10 +180,14 @@ impl UserElf {
                 }
             }
         }
+        let stack_pages = USTACK_PAGES + arg_pages;
+        let stack_bottom = USTACK_TOP - stack_pages * PAGE;
+        l0.extend(stack_bottom / L0_SPAN..=(USTACK_TOP - 1) / L0_SPAN);
+        l1.extend(stack_bottom / L1_SPAN..=(USTACK_TOP - 1) / L1_SPAN);
         let top = MAXVA - PAGE;
         let top_l0 = l0.contains(&(top / L0_SPAN)) as u64;
         let top_l1 = l1.contains(&(top / L1_SPAN)) as u64;
-        let fixed = 2 + (2 - top_l0 - top_l1) + USTACK_PAGES;
+        let fixed = 2 + (2 - top_l0 - top_l1) + stack_pages;
         data.saturating_add(pages.len() as u64 + l0.len() as u64 + l1.len() as u64 + fixed)
     }
 }
@@ -217,7 +227,15 @@ mod tests {
             define(layout, "USTACK_TOP"),
             "(TRAPFRAME_SLOT(MAX_THREAD_SLOTS - 1) - PGSIZE)"
         );
-        assert_eq!(define(layout, "MMAP_TOP"), "(USTACK_TOP - (USTACK_PAGES + 1) * PGSIZE)");
+        assert_eq!(
+            define(layout, "MMAP_TOP"),
+            "(USTACK_TOP - (USTACK_MAX_PAGES + 1) * PGSIZE)"
+        );
+        assert_eq!(
+            define(param, "USTACK_MAX_PAGES"),
+            "(USTACK_PAGES + ARG_MAX_BYTES / 4096 + 2)"
+        );
+        assert_eq!(define(param, "ARG_MAX_BYTES"), "(2 << 20)");
         let exec = include_str!("../../guest-os/exec.c");
         for rule in [
             "eh->phentsize != sizeof(struct program_header) || eh->phoff > size",
@@ -236,7 +254,7 @@ mod tests {
         let bytes = include_bytes!("../../programs/bin/hello.elf");
         let elf = UserElf::parse(bytes).unwrap();
         assert!(elf.is_executable() && !elf.interpreter);
-        let pages = elf.pages_per_process();
+        let pages = elf.pages_per_process(1);
         assert!((20..64).contains(&pages), "{pages}");
     }
 }

@@ -57,6 +57,7 @@ fn check(u: &mut Unstructured) -> Result<()> {
     let workload = Workload {
         name: u.arbitrary()?,
         args: u.arbitrary()?,
+        env: u.arbitrary()?,
         procs: u.int_in_range(1..=2 * MAX_HARTS)?,
         seed: u.arbitrary()?,
         master_runs_user: u.arbitrary()?,
@@ -97,10 +98,10 @@ fn check(u: &mut Unstructured) -> Result<()> {
     Ok(())
 }
 
-/// `procs=P seed=S [slice=T] [master_runs_user=1] -- NAME ARGS...`
+/// `procs=P seed=S [slice=T] [master_runs_user=1]`, and argv and envp in
+/// the args file, counted and NUL-terminated.
 fn check_bootargs(w: &Workload) {
     let line = kernel::bootargs(w);
-    let (options, command) = line.split_once(" -- ").expect("the command line has a ` -- `");
     let mut expected = format!("procs={} seed={}", w.procs, w.seed);
     if let Some(slice) = w.slice_ticks {
         expected += &format!(" slice={slice}");
@@ -108,15 +109,19 @@ fn check_bootargs(w: &Workload) {
     if w.master_runs_user {
         expected += " master_runs_user=1";
     }
-    assert_eq!(options, expected);
-    // The kernel splits the command at spaces: words without whitespace
-    // come back as they went in.
-    let plain = |s: &String| !s.is_empty() && !s.contains(|c: char| c.is_ascii_whitespace());
-    if plain(&w.name) && w.args.iter().all(plain) {
-        let words: Vec<&str> = command.split(' ').collect();
-        assert_eq!(words[0], w.name);
-        assert_eq!(words[1..], w.args.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    assert_eq!(line, expected);
+    let file = kernel::args_file(w);
+    let mut expected = format!("{}\0{}\0", w.args.len() + 1, w.name).into_bytes();
+    for arg in &w.args {
+        expected.extend_from_slice(arg);
+        expected.push(0);
     }
+    expected.extend_from_slice(format!("{}\0", w.env.len()).as_bytes());
+    for entry in &w.env {
+        expected.extend_from_slice(entry);
+        expected.push(0);
+    }
+    assert_eq!(file, expected);
 }
 
 /// The archive holds the program under its name, then the trailer.

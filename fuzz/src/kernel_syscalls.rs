@@ -101,6 +101,7 @@ fn build(u: &mut Unstructured) -> Result<(Workload, MachineConfig, Vec<u8>)> {
         name: NAME.into(),
         program: program(u)?,
         args: vec![],
+        env: vec![],
         procs,
         seed: u.arbitrary()?,
         master_runs_user,

@@ -146,6 +146,17 @@ pub struct Event {
 const EVENT: u64 = 0x00;
 const ARGS: u64 = 0x08;
 const NUM_ARGS: usize = 4;
+/// The console's second channel (docs/kernel-interface.md): a byte written
+/// here goes to rvmsmp's standard error, the guest's fd 2.
+pub const CONSOLE_ERR: u64 = 0x28;
+/// Read-only console status, bits [`STATUS_OUT_CLOSED`] and so on.
+pub const CONSOLE_STATUS: u64 = 0x30;
+/// rvmsmp's standard output is closed (a write failed: EPIPE for the guest).
+pub const STATUS_OUT_CLOSED: u64 = 1;
+/// rvmsmp's standard error is closed.
+pub const STATUS_ERR_CLOSED: u64 = 2;
+/// The host's standard input is at its end and the guest has read it all.
+pub const STATUS_INPUT_EOF: u64 = 4;
 
 #[derive(Clone, Debug, Default)]
 pub struct Annotate {

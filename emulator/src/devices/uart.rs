@@ -75,6 +75,15 @@ pub struct Uart {
     /// A THR-empty interrupt is owed until IIR reports it or THR is written.
     thr_empty_pending: bool,
     output: Box<dyn Write>,
+    /// The guest's standard error (the annotation device's second channel);
+    /// `None`: it shares `output`.
+    err_output: Option<Box<dyn Write>>,
+    /// Set once a write to the host's stream failed (a closed pipe): the
+    /// kernel reads it to fail the guest's writes with EPIPE.
+    pub out_closed: bool,
+    pub err_closed: bool,
+    /// Bytes written since the last flush.
+    unflushed: bool,
     input: Box<dyn ConsoleInput>,
 }
 
@@ -91,6 +100,10 @@ impl Uart {
             rx: VecDeque::new(),
             thr_empty_pending: false,
             output,
+            err_output: None,
+            out_closed: false,
+            err_closed: false,
+            unflushed: false,
             input,
         }
     }
@@ -121,16 +134,57 @@ impl Uart {
         self.input.open()
     }
 
+    /// Gives the guest's standard error its own host stream.
+    pub fn set_error_output(&mut self, err: Box<dyn Write>) {
+        self.err_output = Some(err);
+    }
+
     /// Sends bytes straight to the console, bypassing the registers (for HTIF).
     pub fn transmit(&mut self, bytes: &[u8]) {
-        let _ = self.output.write_all(bytes);
-        if bytes.contains(&b'\n') {
-            let _ = self.output.flush();
+        if !self.out_closed && self.output.write_all(bytes).is_err() {
+            self.out_closed = true;
+        }
+        self.unflushed = true;
+    }
+
+    /// Sends bytes to the guest's standard error.
+    pub fn transmit_err(&mut self, bytes: &[u8]) {
+        match &mut self.err_output {
+            None => self.transmit(bytes),
+            Some(err) => {
+                if !self.err_closed && err.write_all(bytes).is_err() {
+                    self.err_closed = true;
+                }
+                self.unflushed = true;
+            }
         }
     }
 
+    /// Hands what was written to the host, as transmitted (called when the
+    /// guest stops writing: after each round that wrote, and at exit).
     pub fn flush(&mut self) {
-        let _ = self.output.flush();
+        if !self.unflushed {
+            return;
+        }
+        self.unflushed = false;
+        if !self.out_closed && self.output.flush().is_err() {
+            self.out_closed = true;
+        }
+        if let Some(err) = &mut self.err_output {
+            if !self.err_closed && err.flush().is_err() {
+                self.err_closed = true;
+            }
+        }
+    }
+
+    /// Whether the host's input is over and the guest has read all of it.
+    pub fn input_at_end(&self) -> bool {
+        self.rx.is_empty() && !self.input.open()
+    }
+
+    /// Whether a byte waits in the receive FIFO.
+    pub fn input_ready(&self) -> bool {
+        !self.rx.is_empty()
     }
 
     fn iir(&mut self) -> u8 {
