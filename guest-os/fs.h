@@ -170,6 +170,7 @@ struct op {
 extern struct op op;
 
 void bio_init(void);
+int bio_reserve(void);
 void op_begin(struct proc *p, int readonly);
 uint8 *page_get(void);
 void page_put(uint8 *page);
