@@ -618,7 +618,13 @@ fn a_bitmap_that_marks_used_blocks_free_is_refused_at_mount() {
     let before = std::fs::read(&img).unwrap();
     let root_block = Layout::of(&before).root_data(&before) / BLOCK;
     let out = run(Some(&img), 2, 1, &[], "cp", &["/a.txt", "/copy.txt"]);
-    assert_eq!(out.status.code(), Some(74), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(74),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert_eq!(
         text(&out.stdout),
         format!(
