@@ -249,18 +249,32 @@ int64 op_end(struct proc *p, int64 result) {
 
 // ---- Pages ----
 
-// Pages for buffers and for copies on write, kept once allocated.
+// Pages for buffers and for copies on write. All of them are set aside at
+// mount (bio_reserve), before any program runs: a program that takes every
+// free page (mmap until ENOMEM) must not leave the cache without pages, and
+// the cache never needs more than NBUF buffer pages plus one page for each
+// block of the commit in progress that has been copied on write
+// (log_give_page), at most LOGMAX.
+#define NCACHEPAGES (NBUF + LOGMAX)
 static uint8 *free_pages;
+
+// Mount: takes the cache's pages from the kernel's allocator. 0, or -1 if
+// the memory is too small.
+int bio_reserve(void) {
+  for (int i = 0; i < NCACHEPAGES; i++) {
+    uint8 *page = kalloc();
+    if (!page)
+      return -1;
+    page_put(page);
+  }
+  return 0;
+}
 
 uint8 *page_get(void) {
   uint8 *page = free_pages;
-  if (page) {
-    free_pages = *(uint8 **)page;
-    return page;
-  }
-  page = kalloc();
   if (!page)
-    panic("out of memory for the buffer cache");
+    panic("buffer cache: more than %d pages in use", NCACHEPAGES); // cannot happen: see above
+  free_pages = *(uint8 **)page;
   return page;
 }
 

@@ -53,6 +53,8 @@ int64 file_close(struct proc *p, int64 fd);
 int64 file_read(struct proc *p);
 int64 file_write(struct proc *p);
 int64 file_writev(struct proc *p);
+int64 sys_pread64(struct proc *p, int hart);
+int64 sys_pwrite64(struct proc *p, int hart);
 int64 file_lseek(struct proc *p);
 int64 file_ioctl(struct proc *p);
 int64 file_fstat(struct proc *p, int64 fd, uint64 ubuf, int64 (*console_stat)(struct proc *, uint64, uint64));

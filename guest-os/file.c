@@ -248,7 +248,7 @@ static int64 start_dir(struct proc *p, int64 dirfd) {
 
 // ---- Reading and writing ----
 
-static int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
+int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   struct dinode *ip = iget_used(f->m->inum, NULL);
   if (!ip)
     return op.status;
@@ -291,7 +291,7 @@ static int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   return end - off;
 }
 
-static int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
+int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   struct buf *ibuf;
   struct dinode *ip = iget_used(f->m->inum, &ibuf);
   if (!ip)

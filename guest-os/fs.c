@@ -26,6 +26,76 @@ static uint32 inode_hint; // no inode below it is free
 
 static int data_block_ok(uint64 b) { return b >= sb.datastart && b < sb.size; }
 
+// ---- Checking the bitmap at mount ----
+
+// A synchronous read at boot into `page`; stops the kernel on an error.
+static void boot_read(uint32 blockno, uint8 *page) {
+  struct blk_req r;
+  r.blockno = blockno;
+  r.write = 0;
+  r.data = page;
+  if (blk_wait(&r) < 0)
+    fs_fatal("cannot read block %d", (int)blockno);
+}
+
+// The bitmap block last read by bitmap_says_used (boot only).
+static struct {
+  uint8 *page;
+  uint32 blockno; // 0: none yet
+} boot_bitmap;
+
+static int bitmap_says_used(uint32 b) {
+  uint32 bmb = sb.bmapstart + b / BPB;
+  if (boot_bitmap.blockno != bmb) {
+    boot_read(bmb, boot_bitmap.page);
+    boot_bitmap.blockno = bmb;
+  }
+  return (boot_bitmap.page[(b % BPB) / 8] >> (b % 8)) & 1;
+}
+
+// Stops the kernel if inode `inum` uses block b while the bitmap says it is
+// free: allocating would hand it out again and overwrite what it holds.
+// Block numbers outside the data region are left to the calls that use
+// them (they fail with -EIO).
+static void bitmap_verify_block(uint32 inum, uint32 b) {
+  if (b && data_block_ok(b) && !bitmap_says_used(b))
+    fs_fatal("the block bitmap marks block %d free, but inode %d uses it (the image is corrupt: `rvmsmp fs check IMG` "
+             "lists the damage; remake it with `rvmsmp mkfs`)",
+             (int)b, (int)inum);
+}
+
+// Boot: every block an inode in use names (its indirect block and what
+// that lists included) must be marked used in the bitmap, so that no
+// allocation can take a block a structure still uses (a corrupt bitmap
+// is refused, not trusted). Reads the inode table once.
+static void bitmap_verify(void) {
+  uint8 *itab = kalloc(), *ind = kalloc();
+  boot_bitmap.page = kalloc();
+  boot_bitmap.blockno = 0;
+  if (!itab || !ind || !boot_bitmap.page)
+    panic("fs_mount: out of memory");
+  for (uint32 ib = 0; ib < sb.ninodes / IPB; ib++) {
+    boot_read(sb.inodestart + ib, itab);
+    struct dinode *ip = (struct dinode *)itab;
+    for (uint32 k = 0; k < IPB; k++, ip++) {
+      uint32 inum = ib * IPB + k;
+      if (ip->type == T_FREE || ip->type > T_FILE)
+        continue;
+      for (int i = 0; i < NDIRECT; i++)
+        bitmap_verify_block(inum, ip->addrs[i]);
+      bitmap_verify_block(inum, ip->indirect);
+      if (ip->indirect && data_block_ok(ip->indirect)) {
+        boot_read(ip->indirect, ind);
+        for (int i = 0; i < NINDIRECT; i++)
+          bitmap_verify_block(inum, ((uint32 *)ind)[i]);
+      }
+    }
+  }
+  kfree(itab);
+  kfree(ind);
+  kfree(boot_bitmap.page);
+}
+
 // ---- Mounting ----
 
 // Why the superblock cannot be used, or NULL.
@@ -80,8 +150,11 @@ void fs_mount(void) {
   if (root->type != T_DIR)
     fs_fatal("the root directory (inode 1) is not a directory");
   kfree(page);
+  bitmap_verify();
   log_init(&sb);
   bio_init();
+  if (bio_reserve() < 0)
+    fs_fatal("not enough memory for the buffer cache (%d KiB; give the machine more --mem)", (NBUF + LOGMAX) * 4);
   bmap_hint = sb.datastart;
   inode_hint = ROOTINO + 1;
   fs_mounted = 1;

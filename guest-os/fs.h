@@ -170,6 +170,7 @@ struct op {
 extern struct op op;
 
 void bio_init(void);
+int bio_reserve(void);
 void op_begin(struct proc *p, int readonly);
 uint8 *page_get(void);
 void page_put(uint8 *page);
@@ -273,3 +274,7 @@ int64 path_final(const struct pathres *r, struct dirpos *pos);
 // ---- Open files (file.c) ----
 
 void mnode_changed(uint32 inum);
+struct file *fd_file(struct proc *p, int64 fd);
+// Inside an attempt: read or write at f->off (or at the end, for O_APPEND), advancing it.
+int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n);
+int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n);

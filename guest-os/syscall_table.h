@@ -16,6 +16,8 @@ struct proc;
 #define SYS_read 63
 #define SYS_write 64
 #define SYS_writev 66
+#define SYS_pread64 67
+#define SYS_pwrite64 68
 #define SYS_readlinkat 78
 #define SYS_newfstatat 79
 #define SYS_fstat 80
@@ -84,6 +86,8 @@ int64 sys_lseek(struct proc *p, int hart);
 int64 sys_read(struct proc *p, int hart);
 int64 sys_write(struct proc *p, int hart);
 int64 sys_writev(struct proc *p, int hart);
+int64 sys_pread64(struct proc *p, int hart);
+int64 sys_pwrite64(struct proc *p, int hart);
 int64 sys_readlinkat(struct proc *p, int hart);
 int64 sys_newfstatat(struct proc *p, int hart);
 int64 sys_fstat(struct proc *p, int hart);
@@ -149,6 +153,8 @@ int64 sys_clone3(struct proc *p, int hart);
   [SYS_read] = sys_read, \
   [SYS_write] = sys_write, \
   [SYS_writev] = sys_writev, \
+  [SYS_pread64] = sys_pread64, \
+  [SYS_pwrite64] = sys_pwrite64, \
   [SYS_readlinkat] = sys_readlinkat, \
   [SYS_newfstatat] = sys_newfstatat, \
   [SYS_fstat] = sys_fstat, \

@@ -131,6 +131,35 @@ int main(int argc, char **argv) {
   check("read_bad_buffer", sys_lseek(fd, 0, SEEK_SET) == 0 ? sys_read(fd, 0, 5) : -1, -EFAULT);
   sys_close(fd);
 
+  // Positioned reads and writes: the offset stays where it was.
+  fd = create("p", O_RDWR);
+  check("pwrite", sys_pwrite64(fd, "abcdef", 6, 10), 6);
+  check("pwrite_keeps_offset", sys_lseek(fd, 0, SEEK_CUR), 0);
+  check("pwrite_size", size_of("p"), 16);
+  check("pread", sys_pread64(fd, buf, 4, 11), 4);
+  check("pread_content", memcmp(buf, "bcde", 4), 0);
+  check("pread_hole", sys_pread64(fd, buf, 3, 0) == 3 && buf[0] == 0 && buf[1] == 0 && buf[2] == 0, 1);
+  check("pread_short_at_end", sys_pread64(fd, buf, sizeof buf, 14), 2);
+  check("pread_at_end", sys_pread64(fd, buf, sizeof buf, 16), 0);
+  check("pread_past_end", sys_pread64(fd, buf, sizeof buf, 1000), 0);
+  check("pread_negative_offset", sys_pread64(fd, buf, 1, -1), -EINVAL);
+  check("pwrite_negative_offset", sys_pwrite64(fd, "x", 1, -1), -EINVAL);
+  check("pread_bad_buffer", sys_pread64(fd, 0, 4, 10), -EFAULT);
+  check("pread_keeps_offset", sys_read(fd, buf, 2), 2);
+  check("pread_bad_fd", sys_pread64(99, buf, 1, 0), -EBADF);
+  check("pread_directory", sys_pread64(dir, buf, 1, 0), -EISDIR);
+  check("pread_console", sys_pread64(1, buf, 1, 0), -ESPIPE);
+  sys_close(fd);
+  fd = sys_openat(dir, "p", O_WRONLY | O_APPEND, 0);
+  check("pread_write_only", sys_pread64(fd, buf, 1, 0), -EBADF);
+  check("pwrite_append_at_end", sys_pwrite64(fd, "Z", 1, 0), 1);
+  sys_close(fd);
+  check("pwrite_append_content", slurp("p", buf, sizeof buf) == 17 && buf[16] == 'Z' && buf[10] == 'a', 1);
+  fd = sys_openat(dir, "p", O_RDONLY, 0);
+  check("pwrite_read_only", sys_pwrite64(fd, "x", 1, 0), -EBADF);
+  sys_close(fd);
+  check("unlink_p", sys_unlinkat(dir, "p", 0), 0);
+
   // Appending and truncating.
   fd = sys_openat(dir, "a", O_WRONLY | O_APPEND, 0);
   check("append_write", sys_write(fd, " world", 6), 6);

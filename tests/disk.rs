@@ -586,3 +586,49 @@ fn a_sweep_gives_every_run_the_disk_and_leaves_the_image_unchanged() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.img") && stderr.lines().count() == 1, "{stderr}");
 }
+
+#[test]
+fn a_program_that_takes_every_free_page_cannot_starve_the_buffer_cache() {
+    // Issue 17, item 9: memfull maps and touches memory until mmap says
+    // ENOMEM, then writes 300 files; the cache's pages were set aside at
+    // mount, so the kernel does not panic and the files are all there.
+    let scratch = Scratch::new("memfull");
+    let img = mkfs(&scratch, "memfull.img", &[]);
+    let out = run(Some(&img), 2, 1, &[], "memfull", &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout, "memfull: ok\n");
+    let (clean, report) = check(&img);
+    assert!(clean, "{report}");
+    assert_eq!(get(&img, "/m299").map(|d| d.len()), Some(5000));
+}
+
+#[test]
+fn a_bitmap_that_marks_used_blocks_free_is_refused_at_mount() {
+    // Issue 17, item 10: with the bitmap block zeroed, allocating would
+    // hand out the root directory's block again (cp once wrote its copy
+    // over it). The kernel refuses the image at boot and leaves it as it was.
+    let scratch = Scratch::new("zero-bitmap");
+    let img = damaged(&scratch, |b, _| {
+        let bmapstart = u32_at(b, BLOCK + 32);
+        b[bmapstart * BLOCK..(bmapstart + 1) * BLOCK].fill(0);
+    });
+    let before = std::fs::read(&img).unwrap();
+    let root_block = Layout::of(&before).root_data(&before) / BLOCK;
+    let out = run(Some(&img), 2, 1, &[], "cp", &["/a.txt", "/copy.txt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(74),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "rvmsmp kernel: disk: the block bitmap marks block {root_block} free, but inode 1 uses it (the image is \
+             corrupt: `rvmsmp fs check IMG` lists the damage; remake it with `rvmsmp mkfs`); stopping\n"
+        )
+    );
+    assert!(std::fs::read(&img).unwrap() == before, "the image changed");
+}

@@ -14,6 +14,8 @@ pub const SYSCALL_NAMES: &[(u64, &str)] = &[
     (63, "read"),
     (64, "write"),
     (66, "writev"),
+    (67, "pread64"),
+    (68, "pwrite64"),
     (78, "readlinkat"),
     (79, "newfstatat"),
     (80, "fstat"),

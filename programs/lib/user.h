@@ -124,6 +124,8 @@ long sys_close(long fd);
 long sys_read(long fd, void *buf, unsigned long len);
 long sys_write(long fd, const void *buf, unsigned long len);
 long sys_writev(long fd, const struct iovec *iov, long count);
+long sys_pread64(long fd, void *buf, unsigned long len, long offset);
+long sys_pwrite64(long fd, const void *buf, unsigned long len, long offset);
 __attribute__((noreturn)) long sys_exit(long status);
 __attribute__((noreturn)) long sys_exit_group(long status);
 long sys_set_tid_address(int *tidptr);

@@ -85,6 +85,20 @@ sys_writev:
         ecall
         ret
 
+.globl sys_pread64
+.type sys_pread64, @function
+sys_pread64:
+        li a7, 67
+        ecall
+        ret
+
+.globl sys_pwrite64
+.type sys_pwrite64, @function
+sys_pwrite64:
+        li a7, 68
+        ecall
+        ret
+
 .globl sys_readlinkat
 .type sys_readlinkat, @function
 sys_readlinkat:
