@@ -6,6 +6,7 @@
 #ifndef COMPAT_CHECK_H
 #define COMPAT_CHECK_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +32,23 @@ static int check_status(void) {
   return check_failures ? 1 : 0;
 }
 
+// Whether SELF_PATH should be executed: yes unless access() says it
+// does not exist (any other answer, ENOSYS included, is the kernel's
+// problem and must show as a failure, not be hidden by the fallback).
+__attribute__((unused)) static int self_present(const char *self_path) {
+  return access(self_path, F_OK) == 0 || errno != ENOENT;
+}
+
 // Replaces the calling process (a child) by this program running ROLE:
-// execv of SELF_PATH (the program as rvmsmp shows it, /bin/NAME) when
-// that file exists, where a failure is a failure; else /proc/self/exe;
+// execv of SELF_PATH (the program as rvmsmp shows it, /bin/NAME) unless
+// it does not exist, where a failure is a failure; else /proc/self/exe;
 // and when neither can be executed (qemu-riscv64 on a host without
 // binfmt_misc), runs ROLE_MAIN in this process so the output is the same.
 // argv[0] is SELF_PATH.
 __attribute__((unused)) static void exec_self(const char *self_path, char *const argv[],
                       int (*role_main)(int argc, char *const argv[])) {
   fflush(NULL);
-  if (access(self_path, F_OK) == 0) {
+  if (self_present(self_path)) {
     execv(self_path, argv);
     perror("execv");
     _exit(127);
