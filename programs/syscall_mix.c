@@ -1,9 +1,16 @@
 // syscall_mix: the experiment workload. Each round does K units of
 // computation and then one cheap system call (getppid), so K sets the
 // share of time a process spends asking the master for service.
-// Usage: syscall_mix [-k K | --share P%] [-r ROUNDS]. K may have two
-// decimals (-k 4.65: four units and 65 hundredths of one). The output
-// names neither the pid nor the hart, so every copy prints the same line.
+// Usage: syscall_mix [-k K | --share P%] [-r ROUNDS] [--threads T]. K may
+// have two decimals (-k 4.65: four units and 65 hundredths of one). The
+// output names neither the pid nor the hart, so every copy prints the
+// same line.
+//
+// --threads T (or -t T; with -k only) runs the rounds in T threads of one
+// process instead of in the process itself: each thread does the whole
+// K-units-then-one-call loop for R rounds, and the main thread only waits
+// for them (thread_join, a futex). Every thread computes the same
+// checksum; the line printed after all have ended gives it and T.
 //
 // --share P% (or --share P; P may have one decimal, 0 < P < 100) makes
 // the program choose K itself, so that system calls take about P% of its
@@ -24,6 +31,7 @@
 // every round trip includes queueing, so K comes out larger and the
 // workload lighter. Experiments that compare hart counts (rvmsmp sweep)
 // therefore fix K with -k, taking the K that --share chose on one slave.
+#include "thread.h"
 #include "user.h"
 
 #define UNIT_ITERATIONS 100 // one unit of compute: this many xorshift steps
@@ -82,7 +90,7 @@ static long parse_hundredths(const char *s) {
 }
 
 static void usage(void) {
-  printf("usage: syscall_mix [-k K | --share P%%] [-r ROUNDS]\n");
+  printf("usage: syscall_mix [-k K | --share P%%] [-r ROUNDS] [--threads T]\n");
   sys_exit_group(2);
 }
 
@@ -162,8 +170,78 @@ static void run_share(long target, long rounds) {
          sum);
 }
 
+// --threads: the rounds of -k mode, in threads of this process.
+#define MAX_THREADS 256
+
+struct worker {
+  long whole, part, rounds; // the loop's K (whole units and steps) and R
+  uint64_t sum;             // the thread's checksum
+  struct thread thread;
+};
+
+// The -k loop of main, run by one thread; the start gap is seeded by the
+// tid, as main's is by the pid, so the threads do not start in step.
+static void run_worker(void *arg) {
+  struct worker *w = arg;
+  uint64_t gap = (uint64_t)sys_gettid() * 0x9e3779b97f4a7c15UL;
+  gap = steps(gap, (long)((gap >> 33) % (uint64_t)(w->whole * UNIT_ITERATIONS + w->part + 1)));
+  __asm__ volatile("" : : "r"(gap)); // the wait is the point: keep it
+  uint64_t x = 0x243f6a8885a308d3UL, sum = 0;
+  for (long r = 0; r < w->rounds; r++) {
+    for (long u = 0; u < w->whole; u++) {
+      x = unit(x);
+      sum += x;
+    }
+    if (w->part) {
+      x = steps(x, w->part);
+      sum += x;
+    }
+    sys_getppid(); // its result differs between kernels: not used
+  }
+  w->sum = sum;
+}
+
+static int run_threads(long k, long rounds, long threads) {
+  long whole = k / 100, part = k % 100 * UNIT_ITERATIONS / 100;
+  // From mmap rather than a static array: the image, and so what the
+  // kernel loads for the unthreaded runs, stays as small as before.
+  long mem = sys_mmap(0, threads * sizeof(struct worker), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+  if (is_error(mem)) {
+    printf("syscall_mix: no memory for %ld threads\n", threads);
+    return 1;
+  }
+  struct worker *workers = (struct worker *)mem;
+  for (long i = 0; i < threads; i++) {
+    workers[i].whole = whole;
+    workers[i].part = part;
+    workers[i].rounds = rounds;
+    long tid = thread_start(&workers[i].thread, run_worker, &workers[i]);
+    if (tid < 0) {
+      printf("syscall_mix: cannot create thread %ld: error %ld\n", i + 1, -tid);
+      sys_exit_group(1);
+    }
+  }
+  for (long i = 0; i < threads; i++)
+    thread_join(&workers[i].thread);
+  for (long i = 1; i < threads; i++) {
+    if (workers[i].sum != workers[0].sum) {
+      printf("syscall_mix: thread %ld's checksum 0x%016lx differs from thread 1's 0x%016lx\n", i + 1,
+             workers[i].sum, workers[0].sum);
+      return 1;
+    }
+  }
+  if (k % 100)
+    printf("syscall_mix: k=%ld.%02ld rounds=%ld threads=%ld checksum=0x%016lx\n", whole, k % 100, rounds,
+           threads, workers[0].sum);
+  else
+    printf("syscall_mix: k=%ld rounds=%ld threads=%ld checksum=0x%016lx\n", whole, rounds, threads,
+           workers[0].sum);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  long k = 100 * 100, rounds = 200, share = 0; // k in hundredths of a unit
+  long k = 100 * 100, rounds = 200, share = 0, threads = 0; // k in hundredths of a unit
   int have_k = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-k")) {
@@ -172,6 +250,10 @@ int main(int argc, char **argv) {
       have_k = 1;
     } else if (!strcmp(argv[i], "-r")) {
       rounds = count_arg(argc, argv, &i);
+    } else if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "-t")) {
+      threads = count_arg(argc, argv, &i);
+      if (threads < 1 || threads > MAX_THREADS)
+        usage();
     } else if (!strcmp(argv[i], "--share")) {
       if (i + 1 >= argc || (share = parse_share(argv[++i])) < 0)
         usage();
@@ -182,9 +264,13 @@ int main(int argc, char **argv) {
   if (share > 0) {
     if (have_k)
       usage();
+    if (threads)
+      usage();
     run_share(share, rounds);
     return 0;
   }
+  if (threads)
+    return run_threads(k, rounds, threads);
 
   long whole = k / 100, part = k % 100 * UNIT_ITERATIONS / 100;
   // Every copy starts at about the same moment and would make its first

@@ -13,7 +13,13 @@ use crate::kernel::Spec;
 use rvmsmp::devices::annotate::EventKind;
 use rvmsmp::ExitReason;
 
-const PROGRAMS: [&str; 6] = ["printf", "malloc", "strings", "math", "setjmp", "fpheavy"];
+const PROGRAMS: [&str; 7] = ["printf", "malloc", "strings", "math", "setjmp", "fpheavy", "threads"];
+
+/// Programs for kernel features still being written (threads, processes,
+/// signals, demand-paged memory, pipes and files): built and checked to
+/// pass under qemu-riscv64, but not yet compared under rvmsmp. An entry
+/// moves to `PROGRAMS` when the kernel runs it.
+const PENDING: [&str; 4] = ["procs", "signals", "memory", "files"];
 
 /// Builds every compat program once per test run; None if the compiler is missing.
 fn built() -> Option<&'static Path> {
@@ -25,7 +31,7 @@ fn built() -> Option<&'static Path> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/compat");
         let out = std::env::temp_dir().join(format!("rvmsmp-compat-{}", std::process::id()));
         std::fs::create_dir_all(&out).unwrap();
-        for name in PROGRAMS {
+        for name in PROGRAMS.iter().chain(PENDING.iter()) {
             let status = Command::new("riscv64-linux-gnu-gcc")
                 .args(["-static", "-O2", "-o"])
                 .arg(out.join(name))
@@ -61,17 +67,48 @@ fn glibc_programs_behave_as_under_qemu_user() {
     for name in PROGRAMS {
         let path = dir.join(name);
         let qemu = Command::new("qemu-riscv64").arg(&path).output().unwrap();
-        let r = run_program(&path, 2, 1, &[], None);
-        let status = match r.reason {
-            ExitReason::Finisher(c) => c as i32,
-            other => panic!("{name}: stopped by {other:?}; output:\n{}", r.output),
-        };
+        // On one slave, and on four (a threaded program's threads then run
+        // on several harts at once).
+        for harts in [2, 5] {
+            let r = run_program(&path, harts, 1, &[], None);
+            let status = match r.reason {
+                ExitReason::Finisher(c) => c as i32,
+                other => panic!("{name} on {harts} harts: stopped by {other:?}; output:\n{}", r.output),
+            };
+            assert_eq!(
+                r.output,
+                String::from_utf8_lossy(&qemu.stdout),
+                "{name} on {harts} harts: stdout differs from qemu-riscv64's"
+            );
+            assert_eq!(Some(status), qemu.status.code(), "{name}: exit status differs");
+        }
+    }
+}
+
+#[test]
+fn pending_programs_pass_under_qemu_user() {
+    let Some(dir) = built() else { return };
+    if !have("qemu-riscv64") {
+        return;
+    }
+    for name in PENDING {
+        // As the yardstick runs them: no host environment.
+        let qemu = Command::new("qemu-riscv64")
+            .env_clear()
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&qemu.stdout);
         assert_eq!(
-            r.output,
-            String::from_utf8_lossy(&qemu.stdout),
-            "{name}: stdout differs from qemu-riscv64's"
+            qemu.status.code(),
+            Some(0),
+            "{name} fails under qemu-riscv64:\n{stdout}"
         );
-        assert_eq!(Some(status), qemu.status.code(), "{name}: exit status differs");
+        assert!(
+            stdout.ends_with("all checks passed\n") && !stdout.contains("FAIL"),
+            "{name}: unexpected output under qemu-riscv64:\n{stdout}"
+        );
+        eprintln!("note: {name} passes under qemu-riscv64; its rvmsmp comparison is pending (tests/compat.rs PENDING)");
     }
 }
 
