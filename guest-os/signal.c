@@ -364,15 +364,16 @@ int64 sys_rt_sigsuspend(struct proc *p, int hart) {
     return -EINVAL;
   if (copy_in(p->pagetable, &set, p->tf->a0, sizeof set) < 0)
     return -EFAULT;
-  uint64 old = p->sigmask;
-  p->sigmask = set & ~UNBLOCKABLE;
-  if (signal_pending(p)) {
-    p->sigmask = old; // taken at once: the frame saves the old mask
-    return -EINTR;
-  }
-  p->saved_sigmask = old;
+  // The wait's mask holds until a signal is taken on the way out (its
+  // frame saves the old mask, which rt_sigreturn restores) or, with none
+  // to take, until the return (signal_deliver). A signal already pending
+  // that the wait's mask lets through is taken at once, under that mask:
+  // the old one may block it.
+  p->saved_sigmask = p->sigmask;
   p->restore_sigmask = 1;
-  thread_block(p, WAIT_SIGNAL, (uint64)-1);
+  p->sigmask = set & ~UNBLOCKABLE;
+  if (!signal_pending(p))
+    thread_block(p, WAIT_SIGNAL, (uint64)-1);
   return -EINTR;
 }
 

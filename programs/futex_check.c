@@ -338,6 +338,38 @@ static int run_signal(long signals) {
   return ok ? 0 : 1;
 }
 
+#define SYS_RT_SIGPROCMASK 135
+#define SYS_RT_SIGSUSPEND 133
+#define SIG_BLOCK 0
+#define EINTR 4
+
+static volatile long suspended_handled;
+
+static void on_suspended_signal(int sig) { suspended_handled++; }
+
+// rt_sigsuspend with a signal already pending, which the wait's mask lets
+// through and the thread's own mask blocks: it must be taken at once,
+// under the wait's mask (-EINTR, the handler run once), and the thread's
+// mask must be back afterwards (a kernel that restored the old mask
+// before delivering would return without ever running the handler).
+static int run_sigsuspend(void) {
+  struct ksigaction act = {on_suspended_signal, 0, 0};
+  unsigned long usr1 = 1UL << (SIGUSR1 - 1), none = 0, now = 0;
+  if (syscall6(SYS_RT_SIGACTION, SIGUSR1, (long)&act, 0, 8, 0, 0) != 0 ||
+      syscall6(SYS_RT_SIGPROCMASK, SIG_BLOCK, (long)&usr1, 0, 8, 0, 0) != 0 ||
+      syscall6(SYS_TGKILL, sys_getpid(), syscall6(SYS_GETTID, 0, 0, 0, 0, 0, 0), SIGUSR1, 0, 0, 0) != 0) {
+    printf("sigsuspend: setting up failed\n");
+    return 1;
+  }
+  long before = suspended_handled;
+  long r = syscall6(SYS_RT_SIGSUSPEND, (long)&none, 8, 0, 0, 0, 0);
+  syscall6(SYS_RT_SIGPROCMASK, SIG_BLOCK, 0, (long)&now, 8, 0, 0);
+  int ok = r == -EINTR && before == 0 && suspended_handled == 1 && now == usr1;
+  printf("sigsuspend: returned %ld, handler ran %ld time(s), mask %s afterwards: %s\n", r, suspended_handled,
+         now == usr1 ? "restored" : "NOT restored", ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 #define SYS_MMAP 222
 #define SYS_MUNMAP 215
 #define SIGSEGV 11
@@ -392,6 +424,8 @@ static long wait_for_ever(long arg) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "shootdown") == 0)
     return run_shootdown();
+  if (argc == 2 && strcmp(argv[1], "sigsuspend") == 0)
+    return run_sigsuspend();
   if (argc == 2 && strcmp(argv[1], "deadlock") == 0) {
     spawn(0, wait_for_ever, 0);
     join(0);
@@ -416,6 +450,6 @@ int main(int argc, char **argv) {
     verbose = argc >= 5 && strcmp(argv[4], "-v") == 0;
     return run_signal(a);
   }
-  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED] | shootdown | deadlock\n");
+  printf("usage: futex_check sem THREADS TOKENS [SEED] | join THREADS [SEED] | signal COUNT [SEED] | sigsuspend | shootdown | deadlock\n");
   return 2;
 }

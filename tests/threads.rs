@@ -141,6 +141,11 @@ proptest! {
     ) {
         check(&i, &["shootdown".to_string()])?;
     }
+
+    #[test]
+    fn sigsuspend_takes_a_pending_signal_under_its_mask_and_restores_the_old(i in interleaving()) {
+        check(&i, &["sigsuspend".to_string()])?;
+    }
 }
 
 /// The same run twice gives the same output and the same cycle count.
