@@ -208,6 +208,7 @@ int uvm_map(pagetable_t pt, uint64 va, uint64 size, int perm);
 void uvm_unmap(pagetable_t pt, uint64 va, uint64 size);
 void uvm_free(pagetable_t pt);
 uint64 uvm_translate(pagetable_t pt, uint64 va, int need);
+int uvm_range_ok(pagetable_t pt, uint64 va, uint64 len, int need);
 int copy_out(pagetable_t pt, uint64 dst_va, const void *src, uint64 len);
 int copy_in(pagetable_t pt, void *dst, uint64 src_va, uint64 len);
 int copy_in_str(pagetable_t pt, char *dst, uint64 src_va, uint64 max);

@@ -426,6 +426,8 @@ static int64 console_read(struct proc *p, uint64 buf, uint64 len) {
 static int64 console_write_user(struct proc *p, uint64 buf, uint64 len) {
   char chunk[256];
   uint64 done = 0;
+  if (!uvm_range_ok(p->pagetable, buf, len, PTE_R))
+    return -EFAULT;
   while (done < len) {
     uint64 n = len - done < sizeof chunk ? len - done : sizeof chunk;
     if (copy_in(p->pagetable, chunk, buf + done, n) < 0)

@@ -41,12 +41,14 @@ int64 syscall_dispatch(struct proc *p, int hart) {
 static int fd_open_for_output(struct proc *p, uint64 fd) { return (fd == 1 || fd == 2) && !(p->closed_fds & (1u << fd)); }
 
 // Writes user bytes to the console, fd 2 to its error channel; the count
-// written, or -EFAULT if none could be. When the host's stream is closed the
-// write fails with -EPIPE and the thread is sent SIGPIPE, whose default
+// written, or -EFAULT unless the whole buffer is readable user memory.
+// When the host's stream is closed the write fails with -EPIPE and the thread is sent SIGPIPE, whose default
 // action ends the process (status 128 + 13, as a shell reports it).
 static int64 console_out(struct proc *p, uint64 fd, uint64 buf, uint64 len) {
   char chunk[256];
   uint64 done = 0;
+  if (!uvm_range_ok(p->pagetable, buf, len, PTE_R))
+    return -EFAULT;
   while (done < len) {
     uint64 n = len - done < sizeof chunk ? len - done : sizeof chunk;
     if (copy_in(p->pagetable, chunk, buf + done, n) < 0)

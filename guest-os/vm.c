@@ -191,6 +191,21 @@ uint64 uvm_translate(pagetable_t pt, uint64 va, int need) {
   return PTE2PA(*pte) | (va & (PGSIZE - 1));
 }
 
+// Whether every byte of [va, va + len) is user memory with `need`: a call
+// that takes a buffer checks all of it before using any, as qemu-user
+// does, so a bad length fails with EFAULT instead of exposing whatever
+// memory follows the buffer.
+int uvm_range_ok(pagetable_t pt, uint64 va, uint64 len, int need) {
+  if (len == 0)
+    return 1;
+  if (va >= MAXVA || len > MAXVA - va)
+    return 0;
+  for (uint64 a = PGROUNDDOWN(va); a < va + len; a += PGSIZE)
+    if (!uvm_translate(pt, a, need))
+      return 0;
+  return 1;
+}
+
 // Copies to user memory; -1 (EFAULT) if any byte is not writable user memory.
 int copy_out(pagetable_t pt, uint64 dst_va, const void *src, uint64 len) {
   const uint8 *s = src;

@@ -20,6 +20,10 @@ int main(void) {
   sys_close(5);
   check("write_bad_fd", sys_write(5, "hello", 5), -EBADF);
   check("write_null_buffer", sys_write(1, 0, 5), -EFAULT);
+  // A length that runs past the mapped memory after a good buffer: the
+  // whole range is checked, so nothing is written (issue 17, item 12).
+  check("write_past_the_mapping", sys_write(1, "hello", -1), -EFAULT);
+  check("write_past_the_mapping_by_a_page", sys_write(1, "hello", 1L << 37), -EFAULT);
   check("unknown_syscall", raw_syscall(999, 0, 0, 0, 0, 0, 0), -ENOSYS);
 
   struct timespec ts;

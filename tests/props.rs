@@ -724,13 +724,9 @@ impl Space {
         if len == 0 {
             return 0;
         }
-        let r = self.run(buf, len, R);
-        if r == len {
-            return len as i64;
-        }
-        let done = r / 256 * 256;
-        if done > 0 {
-            done as i64
+        // The whole buffer is checked before any byte is written.
+        if self.run(buf, len, R) == len {
+            len as i64
         } else {
             -EFAULT
         }
