@@ -2,6 +2,7 @@
 // the kernel's structures around it: the disk requests, the buffer cache,
 // the log, open files. Everything here belongs to hart 0.
 #pragma once
+#include "abi.h"
 #include "param.h"
 #include "types.h"
 
@@ -120,30 +121,9 @@ struct file {
 
 // ---- Restartable calls (bio.c) ----
 
-// Returned by a file-system call that must wait and be made again; never
-// seen by user code (Linux's ERESTARTSYS).
-#define ERESTART 512
-
-// Linux's errno values the file system returns.
-#define EPERM 1
-#define ENOENT 2
-#define EIO 5
-#define EBADF 9
-#define ENOMEM 12
-#define EFAULT 14
-#define EBUSY 16
-#define EEXIST 17
-#define ENOTDIR 20
-#define EISDIR 21
-#define EINVAL 22
-#define ENFILE 23
-#define EMFILE 24
-#define ENOTTY 25
-#define EFBIG 27
-#define ENOSPC 28
-#define ESPIPE 29
-#define ENAMETOOLONG 36
-#define ENOTEMPTY 39
+// ERESTART (abi.h) is returned by a file-system call that must wait and be
+// made again; never seen by user code (Linux's ERESTARTSYS). The errno
+// values the file system returns are Linux's, from abi.h too.
 
 enum op_wait { WAIT_NONE, WAIT_BUF, WAIT_CACHE, WAIT_HOLDER, WAIT_LOG_SPACE, WAIT_COMMIT };
 

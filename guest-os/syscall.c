@@ -11,14 +11,6 @@
 #include "riscv.h"
 #include "syscall_table.h"
 
-#define EBADF 9
-#define ECHILD 10
-#define ENOMEM 12
-#define EFAULT 14
-#define EPIPE 32
-#define EINVAL 22
-#define ENOSYS 38
-
 #define TICKS_PER_SECOND 10000000UL // mtime runs at 10 MHz on QEMU virt and rvmsmp
 #define NS_PER_TICK 100
 
@@ -235,10 +227,6 @@ int64 sys_munmap(struct proc *p, int hart) {
 // (like /dev/null), so stdio buffers fully, as it does under qemu-riscv64
 // with a pipe. Descriptors other than the console's go to file.c.
 
-#define ENOENT 2
-#define ESRCH 3
-#define ENOTTY 25
-#define ESPIPE 29
 #define AT_EMPTY_PATH 0x1000
 
 static int fd_is_console(struct proc *p, uint64 fd) { return fd <= 2 && !(p->closed_fds & (1u << fd)); }
