@@ -66,3 +66,92 @@ int console_input_ready(void) { return (*UART_REG(LSR) & LSR_DATA_READY) != 0; }
 // Whether the host's input has ended and every byte of it was read: a read
 // may return 0 (end of file). Never on QEMU, whose console is a terminal.
 int console_input_eof(void) { return !console_input_ready() && (console_status() & STATUS_INPUT_EOF) != 0; }
+
+// ---- The console as user programs see it (fd.c's console files) ----
+
+#include "fs.h"
+#include "proc.h"
+#include "riscv.h"
+#include "signal.h"
+
+// How often a master with console readers looks for input that came
+// without an interrupt (a terminal's, or QEMU's): 1 ms of simulated time.
+#define CONSOLE_POLL_TICKS 10000
+
+struct waitq console_readers; // the master loop looks at it inline (console_waiting)
+
+// read(2) of the console: what has arrived, up to the request; when
+// nothing has, the thread waits for input (end of file, 0, once the
+// host's input has ended and every byte was read).
+int64 console_read_user(struct proc *p, struct file *f, struct uio *u) {
+  if (u->len == 0)
+    return 0;
+  if (!console_input_ready()) {
+    if (console_input_eof())
+      return 0;
+    if (f->nonblock)
+      return -EAGAIN;
+    if (signal_pending(p))
+      return -EINTR;
+    return waitq_block(p, &console_readers, WAIT_CONSOLE);
+  }
+  if (!uio_ok(u, PTE_W))
+    return -EFAULT;
+  char chunk[256];
+  uint64 done = 0, addr, seg;
+  while (done < u->len && console_input_ready() && (seg = uio_at(u, done, &addr)) > 0) {
+    uint64 n = 0;
+    int c;
+    while (n < seg && n < sizeof chunk && (c = console_getc()) >= 0)
+      chunk[n++] = (char)c;
+    copy_out(p->pagetable, addr, chunk, n);
+    done += n;
+  }
+  return done;
+}
+
+// write(2) to the console's output (fd 1) or error (fd 2) channel: the
+// count, or -EFAULT unless the whole buffer is readable user memory. When
+// the host's stream is closed the write fails with -EPIPE and the thread
+// is sent SIGPIPE, whose default action ends the process (status 128 + 13,
+// as a shell reports it).
+int64 console_write_user(struct proc *p, int fd, struct uio *u) {
+  if (!uio_ok(u, PTE_R))
+    return -EFAULT;
+  char chunk[256];
+  uint64 done = 0, addr, seg;
+  while (done < u->len && (seg = uio_at(u, done, &addr)) > 0) {
+    uint64 n = seg < sizeof chunk ? seg : sizeof chunk;
+    copy_in(p->pagetable, chunk, addr, n);
+    if ((fd == 2 ? console_write_err(chunk, n) : console_write_out(chunk, n)) < 0) {
+      signal_thread(p, SIGPIPE);
+      return done ? (int64)done : -EPIPE;
+    }
+    done += n;
+  }
+  return done;
+}
+
+// The console's struct stat, for its input (0), output (1) or error (2):
+// a character device that is not a terminal, so stdio buffers fully, as it
+// does under qemu-riscv64 with a pipe.
+int64 console_stat(struct proc *p, uint64 fd, uint64 buf) {
+  struct kstat st;
+  memset(&st, 0, sizeof st);
+  st.ino = 3 + fd;
+  st.mode = 0020000 | 0620; // S_IFCHR, rw--w----
+  st.nlink = 1;
+  st.rdev = (5 << 8) | 1; // the console, char device 5:1
+  st.blksize = 4096;
+  return copy_out(p->pagetable, buf, &st, sizeof st) < 0 ? -EFAULT : 0;
+}
+
+// The master loop's turn: readers waiting for input try again once some
+// has come (or the input has ended).
+void console_poll(void) {
+  if (console_readers.head && (console_input_ready() || console_input_eof()))
+    waitq_wake_all(&console_readers);
+}
+
+// When the master, idle, must look at the console again (someone waits).
+uint64 console_poll_deadline(void) { return r_time() + CONSOLE_POLL_TICKS; }

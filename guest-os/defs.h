@@ -4,6 +4,10 @@
 
 struct proc;
 struct trapframe;
+struct file;
+struct uio;
+struct process;
+struct pipe;
 
 // annotate.c
 enum annotate_event {
@@ -40,6 +44,11 @@ int64 console_write_err(const char *s, uint64 n);
 int console_input_ready(void);
 int console_input_eof(void);
 int console_getc(void);
+int64 console_read_user(struct proc *p, struct file *f, struct uio *u);
+int64 console_write_user(struct proc *p, int fd, struct uio *u);
+int64 console_stat(struct proc *p, uint64 fd, uint64 ubuf);
+void console_poll(void);
+uint64 console_poll_deadline(void);
 
 // cpio.c
 const char *cpio_find(const char *archive, uint64 size, const char *path, uint64 *file_size);
@@ -48,16 +57,37 @@ const char *cpio_find(const char *archive, uint64 size, const char *path, uint64
 extern int fs_mounted;
 void fs_mount(void);
 int log_quiesce(void);
-void fd_close_all(struct proc *p);
-int64 file_close(struct proc *p, int64 fd);
-int64 file_read(struct proc *p);
-int64 file_write(struct proc *p);
-int64 file_writev(struct proc *p);
 int64 sys_pread64(struct proc *p, int hart);
 int64 sys_pwrite64(struct proc *p, int hart);
-int64 file_lseek(struct proc *p);
-int64 file_ioctl(struct proc *p);
-int64 file_fstat(struct proc *p, int64 fd, uint64 ubuf, int64 (*console_stat)(struct proc *, uint64, uint64));
+
+// fd.c: descriptors and open files
+// The user bytes of one transfer: a buffer (base, len), or the vector of
+// iovcnt struct iovec at user address iov (len is then their total).
+struct uio {
+  struct proc *p;
+  uint64 base, len;
+  uint64 iov, iovcnt;
+};
+uint64 uio_at(struct uio *u, uint64 off, uint64 *addr);
+int uio_ok(struct uio *u, int need);
+struct file *fd_file(struct proc *p, int64 fd);
+struct file *file_alloc(void);
+int64 fd_free(struct proc *p, int64 from);
+void fd_install(struct proc *p, int fd, struct file *f, int close_on_exec);
+int fd_init_console(struct process *ps);
+int fd_fork(struct process *parent, struct process *child);
+void fd_exec(struct process *ps);
+void fd_close_all(struct process *ps);
+int64 fd_stat(struct proc *p, int64 fd, uint64 ubuf);
+
+// pipe.c
+#define PIPE_SIZE (16 * 4096) // a pipe's capacity, Linux's default
+struct pipe *pipe_alloc(void);
+void pipe_close(struct pipe *pi, int reader, int writer);
+int64 pipe_read(struct proc *p, struct file *f, struct uio *u);
+int64 pipe_write(struct proc *p, struct file *f, struct uio *u);
+int64 pipe_stat(struct proc *p, struct pipe *pi, uint64 ubuf);
+uint64 pipe_bytes(struct pipe *pi);
 int64 fs_newfstatat(struct proc *p);
 
 // exec.c
@@ -148,6 +178,10 @@ uint64 sleep_next_wake(void);
 void thread_block(struct proc *p, int kind, uint64 deadline);
 void thread_report_block(struct proc *p, int kind, uint64 addr);
 void thread_wake(struct proc *p, int64 result);
+struct waitq;
+int64 waitq_block(struct proc *p, struct waitq *q, int kind);
+void waitq_wake_all(struct waitq *q);
+void waitq_forget(struct proc *p);
 void thread_exit(struct proc *p);
 int process_stop_threads(struct process *ps, struct proc *except);
 void process_terminate(struct proc *p, int status);
@@ -162,10 +196,6 @@ uint64 timespec_ticks(int64 sec, int64 nsec);
 // sysproc.c
 void child_wait_forget(struct proc *p);
 void wake_child_waiters(struct process *parent);
-
-// file.c (descriptors across fork and exec)
-int fd_fork(struct proc *parent, struct proc *child);
-void fd_exec(struct proc *p);
 
 // slave.c
 void slave_main(void) __attribute__((noreturn));

@@ -1,13 +1,7 @@
-// Open files, descriptors, and the file-system calls, with Linux's
-// semantics and errno values.
-//
-// Descriptors 0, 1 and 2 start as the console, as before (syscall.c keeps
-// handling them while `closed_fds` says so); once one is closed, or dup3
-// puts a file there, its slot belongs to the descriptor table here. A
-// process's table is one page, allocated on its first descriptor beyond
-// the console. Open files are shared by dup'd descriptors; each open
-// inode has an mnode that remembers the last transaction that changed it
-// (for fsync).
+// The file-system calls on paths and open inodes, with Linux's semantics
+// and errno values. The descriptors and open files they use are fd.c's;
+// each open inode has an mnode that remembers the last transaction that
+// changed it (for fsync).
 //
 // Each file-system call is a restartable attempt (bio.c): op_begin, the
 // work, op_end. The work returns op.status (-ERESTART or -EIO) when a
@@ -23,17 +17,6 @@
 #define AT_REMOVEDIR 0x200
 #define AT_EMPTY_PATH 0x1000
 
-#define O_ACCMODE 3
-#define O_RDONLY 0
-#define O_WRONLY 1
-#define O_RDWR 2
-#define O_CREAT 0100
-#define O_EXCL 0200
-#define O_TRUNC 01000
-#define O_APPEND 02000
-#define O_DIRECTORY 0200000
-#define O_CLOEXEC 02000000
-
 #define SEEK_SET 0
 #define SEEK_CUR 1
 #define SEEK_END 2
@@ -44,17 +27,7 @@
 #define DT_DIR 4
 #define DT_REG 8
 
-struct fdtable {
-  struct file *fd[NOFILE];
-};
-
-static struct file files[NFILE];
 static struct mnode mnodes[NMNODE];
-static struct fdtable *fdtables[NPROC];
-// What a dup'd console descriptor refers to (never freed).
-static struct file console_in = {.type = FT_CONSOLE_IN, .readable = 1, .refs = 1};
-static struct file console_out = {.type = FT_CONSOLE_OUT, .writable = 1, .refs = 1};
-
 static char path[FS_PATH]; // the path of the call in progress (only hart 0 runs calls)
 static uint8 zeros[BSIZE];
 static uint8 dents[BSIZE]; // getdents64's output, built before it is copied out
@@ -69,7 +42,7 @@ static struct mnode *mnode_find(uint32 inum) {
 }
 
 // Whether a reference to inode `inum` can be taken (an mnode exists or is free).
-static int mnode_available(uint32 inum) {
+int mnode_available(uint32 inum) {
   if (mnode_find(inum))
     return 1;
   for (struct mnode *m = mnodes; m < &mnodes[NMNODE]; m++)
@@ -94,117 +67,15 @@ static struct mnode *mnode_get(uint32 inum) {
   panic("mnode_get: no free mnode");
 }
 
+// An open file of the inode is closed for the last time.
+void mnode_put(struct mnode *m) { m->refs--; }
+
 // An inode changed in the open transaction: fsync on it must wait for that.
 void mnode_changed(uint32 inum) {
   struct mnode *m = mnode_find(inum);
   if (m)
     m->dirty_seq = log_open_seq();
 }
-
-// ---- Files and descriptors ----
-
-static struct file *file_alloc(void) {
-  for (struct file *f = files; f < &files[NFILE]; f++)
-    if (f->refs == 0)
-      return f;
-  return NULL;
-}
-
-static void file_put(struct file *f) {
-  if (f->type != FT_INODE)
-    return; // the console files are static
-  if (--f->refs > 0)
-    return;
-  f->m->refs--;
-  f->m = NULL;
-  f->type = FT_NONE;
-}
-
-static int proc_slot(struct proc *p) { return proc_index(p); }
-
-static struct fdtable *fdtable(struct proc *p, int create) {
-  int i = proc_slot(p);
-  if (!fdtables[i] && create) {
-    fdtables[i] = kalloc();
-    if (fdtables[i])
-      p->has_files = 1;
-  }
-  return fdtables[i];
-}
-
-// The open file behind descriptor fd, the console included; NULL if none.
-struct file *fd_file(struct proc *p, int64 fd) {
-  if (fd < 0 || fd >= NOFILE)
-    return NULL;
-  if (fd <= 2 && !(p->closed_fds & (1u << fd)))
-    return fd == 0 ? &console_in : &console_out;
-  struct fdtable *t = fdtable(p, 0);
-  return t ? t->fd[fd] : NULL;
-}
-
-// The lowest free descriptor at or above `from`, or -EMFILE.
-static int64 fd_free(struct proc *p, int from) {
-  for (int fd = from; fd < NOFILE; fd++)
-    if (!fd_file(p, fd))
-      return fd;
-  return -EMFILE;
-}
-
-// Puts f at descriptor fd, which is free; -ENOMEM if no table can be had.
-static int64 fd_install(struct proc *p, int fd, struct file *f) {
-  struct fdtable *t = fdtable(p, 1);
-  if (!t)
-    return -ENOMEM;
-  t->fd[fd] = f;
-  if (fd <= 2)
-    p->closed_fds |= 1u << fd;
-  return fd;
-}
-
-// Closes a descriptor that is not the console: -EBADF if it is not open.
-int64 file_close(struct proc *p, int64 fd) {
-  struct fdtable *t = fdtable(p, 0);
-  if (fd < 0 || fd >= NOFILE || !t || !t->fd[fd])
-    return -EBADF;
-  file_put(t->fd[fd]);
-  t->fd[fd] = NULL;
-  return 0;
-}
-
-// At exit: every descriptor is closed (closing never waits for the disk).
-void fd_close_all(struct proc *p) {
-  struct fdtable *t = fdtable(p, 0);
-  if (!t)
-    return;
-  for (int fd = 0; fd < NOFILE; fd++)
-    if (t->fd[fd])
-      file_put(t->fd[fd]);
-  kfree(t);
-  fdtables[proc_slot(p)] = NULL;
-  p->has_files = 0;
-}
-
-// fork: the child gets a copy of the parent's descriptors, sharing their
-// open files. Returns 0, or -1 when out of memory.
-int fd_fork(struct proc *parent, struct proc *child) {
-  child->closed_fds = parent->closed_fds;
-  struct fdtable *from = fdtable(parent, 0);
-  if (!from)
-    return 0;
-  struct fdtable *to = fdtable(child, 1);
-  if (!to)
-    return -1;
-  for (int fd = 0; fd < NOFILE; fd++) {
-    to->fd[fd] = from->fd[fd];
-    if (to->fd[fd] && to->fd[fd]->type == FT_INODE)
-      to->fd[fd]->refs++;
-  }
-  return 0;
-}
-
-// execve: descriptors opened with O_CLOEXEC would close here; the flag is
-// not kept yet, so every descriptor stays open.
-void fd_exec(struct proc *p) { (void)p; }
 
 // ---- User memory ----
 
@@ -410,88 +281,6 @@ int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   return end - off;
 }
 
-// Console descriptors made by dup: as syscall.c treats 0, 1 and 2.
-static int64 console_read(struct proc *p, uint64 buf, uint64 len) {
-  uint64 n = 0;
-  int c;
-  while (n < len && (c = console_getc()) >= 0) {
-    char byte = (char)c;
-    if (copy_out(p->pagetable, buf + n, &byte, 1) < 0)
-      return n ? (int64)n : -EFAULT;
-    n++;
-  }
-  return n;
-}
-
-static int64 console_write_user(struct proc *p, uint64 buf, uint64 len) {
-  char chunk[256];
-  uint64 done = 0;
-  if (!uvm_range_ok(p->pagetable, buf, len, PTE_R))
-    return -EFAULT;
-  while (done < len) {
-    uint64 n = len - done < sizeof chunk ? len - done : sizeof chunk;
-    if (copy_in(p->pagetable, chunk, buf + done, n) < 0)
-      return done ? (int64)done : -EFAULT;
-    console_write(chunk, n);
-    done += n;
-  }
-  return done;
-}
-
-// read(2) on a descriptor that is not standard input's console.
-int64 file_read(struct proc *p) {
-  struct trapframe *tf = p->tf;
-  struct file *f = fd_file(p, tf->a0);
-  if (!f || !f->readable)
-    return -EBADF;
-  if (f->type == FT_CONSOLE_IN)
-    return console_read(p, tf->a1, tf->a2);
-  op_begin(p, 1);
-  return op_end(p, inode_read(p, f, tf->a1, tf->a2));
-}
-
-static int64 write_to(struct proc *p, struct file *f, uint64 buf, uint64 len) {
-  if (f->type == FT_CONSOLE_OUT)
-    return console_write_user(p, buf, len);
-  op_begin(p, 0);
-  return op_end(p, inode_write(p, f, buf, len));
-}
-
-// write(2) on a descriptor that is not the console's 1 or 2.
-int64 file_write(struct proc *p) {
-  struct trapframe *tf = p->tf;
-  struct file *f = fd_file(p, tf->a0);
-  if (!f || !f->writable)
-    return -EBADF;
-  return write_to(p, f, tf->a1, tf->a2);
-}
-
-// writev(2) likewise. A file gets the first non-empty buffer only (a
-// short write, as a write larger than one transaction also is).
-int64 file_writev(struct proc *p) {
-  struct trapframe *tf = p->tf;
-  struct file *f = fd_file(p, tf->a0);
-  if (!f || !f->writable)
-    return -EBADF;
-  if (tf->a2 > 1024)
-    return -EINVAL;
-  int64 total = 0;
-  for (uint64 i = 0; i < tf->a2; i++) {
-    uint64 iov[2]; // base, length
-    if (copy_in(p->pagetable, iov, tf->a1 + 16 * i, sizeof iov) < 0)
-      return total ? total : -EFAULT;
-    if (iov[1] == 0)
-      continue;
-    int64 n = write_to(p, f, iov[0], iov[1]);
-    if (f->type != FT_CONSOLE_OUT)
-      return n;
-    if (n < 0)
-      return total ? total : n;
-    total += n;
-  }
-  return total;
-}
-
 // ---- Opening, closing, duplicating ----
 
 // Phase one and two of creating `name` in directory r->parent.
@@ -599,15 +388,11 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
       changed = 1;
     }
   }
-  if (fd_install(p, fd, f) < 0)
-    return -ENOMEM; // (only possible before anything changed: a new table is the first thing a process opens)
-  f->type = FT_INODE;
-  f->refs = 1;
-  f->readable = acc != O_WRONLY;
-  f->writable = acc != O_RDONLY;
+  *f = (struct file){.type = FT_INODE, .refs = 1, .readable = acc != O_WRONLY, .writable = acc != O_RDONLY};
   f->append = (flags & O_APPEND) != 0;
-  f->off = 0;
+  f->nonblock = (flags & O_NONBLOCK) != 0;
   f->m = mnode_get(inum);
+  fd_install(p, fd, f, (flags & O_CLOEXEC) != 0);
   if (changed)
     f->m->dirty_seq = log_open_seq();
   return fd;
@@ -620,50 +405,8 @@ int64 sys_openat(struct proc *p, int hart) {
     return err;
   if (!fs_mounted)
     return -ENOENT;
-  // A new descriptor table must not be the thing that fails after the
-  // file was created: get it first.
-  if (!fdtable(p, 1))
-    return -ENOMEM;
   op_begin(p, !(tf->a2 & (O_CREAT | O_TRUNC)));
   return op_end(p, do_openat(p, tf->a0, tf->a2));
-}
-
-int64 sys_dup(struct proc *p, int hart) {
-  struct file *f = fd_file(p, p->tf->a0);
-  if (!f)
-    return -EBADF;
-  int64 fd = fd_free(p, 0);
-  if (fd < 0)
-    return fd;
-  if (fd_install(p, fd, f) < 0)
-    return -ENOMEM;
-  f->refs++;
-  return fd;
-}
-
-int64 sys_dup3(struct proc *p, int hart) {
-  struct trapframe *tf = p->tf;
-  int64 oldfd = (int)tf->a0, newfd = (int)tf->a1;
-  if (tf->a2 & ~(uint64)O_CLOEXEC)
-    return -EINVAL;
-  struct file *f = fd_file(p, oldfd);
-  if (!f)
-    return -EBADF;
-  if (oldfd == newfd)
-    return -EINVAL;
-  if (newfd < 0 || newfd >= NOFILE)
-    return -EBADF;
-  if (!fdtable(p, 1))
-    return -ENOMEM;
-  if (fd_file(p, newfd)) {
-    if (newfd <= 2 && !(p->closed_fds & (1u << newfd)))
-      p->closed_fds |= 1u << newfd;
-    else
-      file_close(p, newfd);
-  }
-  fd_install(p, newfd, f);
-  f->refs++;
-  return newfd;
 }
 
 // ---- Information ----
@@ -696,14 +439,8 @@ static int64 stat_inode(struct proc *p, uint32 inum, uint64 ubuf) {
   return copy_out(p->pagetable, ubuf, &st, sizeof st) < 0 ? -EFAULT : 0;
 }
 
-// fstat(2) (and newfstatat with AT_EMPTY_PATH) on a descriptor that is not
-// the console's 0, 1 or 2. `console_stat` reports a dup'd console.
-int64 file_fstat(struct proc *p, int64 fd, uint64 ubuf, int64 (*console_stat)(struct proc *, uint64, uint64)) {
-  struct file *f = fd_file(p, fd);
-  if (!f)
-    return -EBADF;
-  if (f->type != FT_INODE)
-    return console_stat(p, f->type == FT_CONSOLE_IN ? 0 : 1, ubuf);
+// fstat(2) of an open inode.
+int64 inode_fstat(struct proc *p, struct file *f, uint64 ubuf) {
   op_begin(p, 1);
   return op_end(p, stat_inode(p, f->m->inum, ubuf));
 }
@@ -762,19 +499,11 @@ static int64 do_lseek(struct file *f, int64 off, int whence) {
   return f->off;
 }
 
-// lseek(2) on a descriptor that is not the console's.
-int64 file_lseek(struct proc *p) {
-  struct file *f = fd_file(p, p->tf->a0);
-  if (!f)
-    return -EBADF;
-  if (f->type != FT_INODE)
-    return -ESPIPE;
+// lseek(2) of an open inode.
+int64 inode_lseek(struct proc *p, struct file *f) {
   op_begin(p, 1);
   return op_end(p, do_lseek(f, p->tf->a1, p->tf->a2));
 }
-
-// ioctl(2) likewise: nothing here is a terminal.
-int64 file_ioctl(struct proc *p) { return fd_file(p, p->tf->a0) ? -ENOTTY : -EBADF; }
 
 struct linux_dirent64_head {
   uint64 d_ino;

@@ -107,16 +107,20 @@ struct mnode {
   uint64 dirty_seq; // the last transaction that changed it (fsync waits for it)
 };
 
-enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_INODE };
+enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_CONSOLE_ERR, FT_INODE, FT_PIPE };
 
+// An open file (Linux's file description): what open, pipe2 or the
+// console made, shared by the descriptors dup and fork make from it (fd.c).
 struct file {
   uint8 type;
   uint8 readable;
   uint8 writable;
   uint8 append;
-  int refs; // descriptors referring to it; 0 = free slot
+  uint8 nonblock; // O_NONBLOCK: a transfer that would wait fails with EAGAIN
+  int refs;       // descriptors referring to it; 0 = free slot
   uint64 off;
-  struct mnode *m;
+  struct mnode *m;    // FT_INODE
+  struct pipe *pipe;  // FT_PIPE
 };
 
 // ---- Restartable calls (bio.c) ----
@@ -254,7 +258,10 @@ int64 path_final(const struct pathres *r, struct dirpos *pos);
 // ---- Open files (file.c) ----
 
 void mnode_changed(uint32 inum);
-struct file *fd_file(struct proc *p, int64 fd);
+void mnode_put(struct mnode *m);
+int mnode_available(uint32 inum);
+int64 inode_fstat(struct proc *p, struct file *f, uint64 ubuf);
+int64 inode_lseek(struct proc *p, struct file *f);
 // Inside an attempt: read or write at f->off (or at the end, for O_APPEND), advancing it.
 int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n);
 int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n);

@@ -261,6 +261,19 @@ static void wake_sleepers(void) {
   struct proc *p;
   while ((p = sleep_pop_due(r_time())) != NULL)
     sleep_expired(p);
+  if (console_waiting())
+    console_poll();
+}
+
+// When the idle master must wake by itself: the next sleeper's time, or
+// sooner to look for console input.
+static inline __attribute__((always_inline)) uint64 next_wake(void) {
+  uint64 wake = sleep_next_wake();
+  if (console_waiting()) {
+    uint64 poll = console_poll_deadline();
+    return poll < wake ? poll : wake;
+  }
+  return wake;
 }
 
 // Idle slaves get ready threads, both in FIFO order: each idle hart, in
@@ -294,7 +307,7 @@ static int slaves; // harts that run the slave stub, set when the loop starts
 static void __attribute__((noinline)) check_deadlock_now(void) {
   if (running[0] || live_procs == 0)
     return;
-  if (ready_length() > 0 || sleep_next_wake() != (uint64)-1 || request_pending() || disk_busy())
+  if (ready_length() > 0 || sleep_next_wake() != (uint64)-1 || request_pending() || disk_busy() || console_waiting())
     return;
   printf("rvmsmp kernel: deadlock: every thread is blocked and none can be woken:\n");
   report_blocked_threads();
@@ -317,7 +330,7 @@ static inline int request_pending(void) __attribute__((always_inline));
 static inline __attribute__((always_inline, noreturn)) void resume_on_master(const int disk) {
   struct proc *p = running[0];
   uint64 deadline = slice_deadline();
-  uint64 wake = sleep_next_wake();
+  uint64 wake = next_wake();
   CSR_WRITE(stimecmp, wake < deadline ? wake : deadline);
   run_user(MAKE_SATP(p->pagetable), p->tf, p->tf_va, disk ? master_usertrap_disk : master_usertrap);
 }
@@ -358,7 +371,7 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
         running[0] = NULL;
       continue;
     }
-    CSR_WRITE(stimecmp, sleep_next_wake());
+    CSR_WRITE(stimecmp, next_wake());
     check_deadlock();
     if (!request_pending())
       wfi();

@@ -19,9 +19,10 @@
 #define NBUF_HASH 256  // hash chains of the buffer cache
 #define LOGMAX 126     // most blocks in one transaction (the default log holds 126)
 #define LOGMIN 16      // a log with fewer blocks than this is refused at boot
-#define NFILE 256      // open files, system-wide
+#define NFILE 1024     // open files, system-wide
+#define NPIPE 128      // pipes, system-wide
 #define NMNODE 256     // inodes referred to by open files
-#define NOFILE 64      // descriptors per process
+#define NOFILE 256     // descriptors per process
 #define MAXOPREFS 160  // buffers one system call may reference at once
 #define NHOLDERS 4     // calls that may keep buffers while they wait for reads
 #define MAXHOLD 48     // buffers each of them keeps

@@ -112,6 +112,7 @@ static struct process *process_alloc(int pid) {
 
 // A process slot becomes free (reaped, or never to be waited for).
 void process_free(struct process *ps) {
+  fd_close_all(ps); // (already closed when it exited)
   if (ps->actions)
     kfree(ps->actions);
   ps->actions = NULL;
@@ -185,6 +186,12 @@ struct proc *proc_alloc(void) {
     thread_release(p);
     return NULL;
   }
+  if (fd_init_console(ps) < 0) {
+    process_free(ps);
+    live_procs--;
+    thread_release(p);
+    return NULL;
+  }
   thread_link(p, ps);
   return p;
 }
@@ -233,7 +240,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
   thread_link(t, ps);
   if (pp->actions && (ps->actions = kalloc()) != NULL)
     memcpy(ps->actions, pp->actions, NSIG * sizeof(struct ksigaction));
-  if (fd_fork(parent, t) < 0 || (pp->actions && !ps->actions)) {
+  if (fd_fork(pp, ps) < 0 || (pp->actions && !ps->actions)) {
     *err = -ENOMEM;
     process_free(ps);
     live_procs--;
@@ -467,6 +474,47 @@ void thread_wake(struct proc *p, int64 result) {
   ready_push(p);
 }
 
+// Blocks p on q until waitq_wake_all(q), which makes it ready to make the
+// same call again (pipes, console input). Returns what the caller returns
+// so that a0, the call's first argument, stays as it was.
+int64 waitq_block(struct proc *p, struct waitq *q, int kind) {
+  p->tf->epc -= 4; // back to the ecall
+  p->state = BLOCKED;
+  p->wait_kind = kind;
+  p->waitq = q;
+  thread_report_block(p, kind, 0);
+  p->next = NULL;
+  struct proc **link = &q->head;
+  while (*link)
+    link = &(*link)->next;
+  *link = p; // first come, first served
+  return p->tf->a0;
+}
+
+// Every waiter on q is ready to try again.
+void waitq_wake_all(struct waitq *q) {
+  struct proc *w;
+  while ((w = q->head) != NULL) {
+    q->head = w->next;
+    w->next = NULL;
+    w->waitq = NULL;
+    w->wait_kind = WAIT_NOTHING;
+    ready_push(w);
+  }
+}
+
+// p stops waiting on its queue (it exits, or a signal interrupts it).
+void waitq_forget(struct proc *p) {
+  for (struct proc **link = &p->waitq->head; *link; link = &(*link)->next) {
+    if (*link == p) {
+      *link = p->next;
+      break;
+    }
+  }
+  p->next = NULL;
+  p->waitq = NULL;
+}
+
 // A sleeper whose time has come: nanosleep ends, a timed wait times out.
 void sleep_expired(struct proc *p) {
   if (p->state == BLOCKED) {
@@ -487,6 +535,8 @@ static const char *wait_name(struct proc *p) {
   case WAIT_CHILD: return "waits for a child";
   case WAIT_VFORK: return "waits for its vfork child";
   case WAIT_SIGNAL: return "waits for a signal";
+  case WAIT_PIPE: return "waits on a pipe";
+  case WAIT_CONSOLE: return "waits for console input";
   default: return "waits for I/O";
   }
 }
@@ -523,7 +573,7 @@ static void reparent(struct process *child, void *dying) {
 // learns (SIGCHLD and a wake-up of its waiters), or, with no parent that
 // wants it, it is freed at once. `last` is that thread, still allocated.
 static void process_exit(struct process *ps, struct proc *last) {
-  fd_close_all(last);
+  fd_close_all(ps);
   for_each_child(ps, reparent, ps);
   live_procs--;
   if (ps->vfork_parent) {
@@ -566,6 +616,8 @@ void thread_exit(struct proc *p) {
     shootdown_forget(p);
   if (p->wait_kind == WAIT_CHILD)
     child_wait_forget(p);
+  if (p->waitq)
+    waitq_forget(p);
   p->wait_kind = WAIT_NOTHING;
   annotate(EV_PROCESS_EXIT, p->tid, shell_status(ps->exit_status), 0);
   p->state = ZOMBIE;

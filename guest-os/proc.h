@@ -5,6 +5,7 @@
 #include "types.h"
 
 struct mm;
+struct fdtable;
 
 // The user context, saved by the trampoline at each trap from user mode.
 // Field offsets are fixed: trampoline.S depends on them.
@@ -54,7 +55,11 @@ enum procstate { UNUSED, READY, RUNNING, SLEEPING, ZOMBIE, BLOCKED };
 
 // Why a blocked thread waits (BLOCKED with wait_kind set; 0 for the
 // restartable file-system waits of bio.c, which keep their own lists).
-enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4, WAIT_SHOOTDOWN = 6 };
+enum wait_kind {
+  WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4, WAIT_SHOOTDOWN = 6,
+  WAIT_PIPE = 7,    // a pipe's reader finds it empty, or its writer full (pipe.c)
+  WAIT_CONSOLE = 8, // a reader of the console waits for input (console.c)
+};
 #define WAIT_SLEEP_REPORTED 5 // the kind BLOCK events give nanosleep
 
 #define NSIG 64
@@ -62,6 +67,16 @@ enum wait_kind { WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 
 
 // A signal handler as rt_sigaction passes it (asm-generic struct sigaction
 // without sa_restorer, which riscv64 does not have).
+// Threads waiting for one thing (a pipe's data or room, console input),
+// each to make its call again when woken (waitq_block).
+struct waitq {
+  struct proc *head;
+};
+
+// Threads blocked reading the console (console.c); the master loop looks.
+extern struct waitq console_readers;
+static inline int console_waiting(void) { return console_readers.head != NULL; }
+
 struct ksigaction {
   uint64 handler; // SIG_DFL 0, SIG_IGN 1, or the handler's address
   uint64 flags;
@@ -83,6 +98,7 @@ struct process {
   struct proc *threads;    // its live threads, linked by group_next
   int pgid, sid;
   uint32 umask;
+  struct fdtable *fds;     // its descriptors, one page (fd.c)
   struct ksigaction *actions; // one page, NSIG entries; NULL while every signal has its default
   uint64 pending;          // process-directed signals not yet delivered
   int group_exiting;       // exit_group or a fatal signal: threads are stopping
@@ -108,8 +124,8 @@ struct proc {
   uint64 tf_va;            // where the trapframe is mapped in mm (its slot)
   uint64 wake_time;        // mtime at which a sleeping or timed waiter wakes
   uint64 sleep_rem_addr;   // user address for nanosleep's remaining time
-  uint32 closed_fds;       // bit n set: descriptor n (0-2) is no longer the console
-  uint32 has_files;        // it has a descriptor table (file.c)
+  struct waitq *waitq;     // what a WAIT_PIPE or WAIT_CONSOLE thread waits on
+  uint64 io_done;          // bytes a blocking pipe write moved before it waited
   uint64 clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
   uint64 sigmask;          // blocked signals
   uint64 saved_sigmask;    // the mask before rt_sigsuspend, restored after

@@ -103,8 +103,9 @@ static uint64 deliverable(struct proc *p) { return (p->pending | p->process->pen
 // A blocked or sleeping thread that a signal interrupts: its wait ends with
 // -EINTR (nanosleep, futexes, vfork, pause), or, for waits that repeat the
 // call when woken (wait4), without restarting it unless the handler has
-// SA_RESTART. Threads waiting for the disk or a pipe are left to finish
-// their wait (they are on lists only their owners change).
+// SA_RESTART (a pipe write that already moved bytes returns their count).
+// Threads waiting for the disk are left to finish their wait (they are on
+// lists only bio.c changes).
 void signal_interrupt(struct proc *p) {
   if (p->state == SLEEPING) {
     sleep_remove(p);
@@ -115,11 +116,19 @@ void signal_interrupt(struct proc *p) {
       copy_out(p->pagetable, p->sleep_rem_addr, rem, sizeof rem);
     }
     ready_push(p);
-  } else if (p->state == BLOCKED && p->wait_kind == WAIT_CHILD) {
-    child_wait_forget(p);
+  } else if (p->state == BLOCKED && (p->wait_kind == WAIT_CHILD || p->wait_kind == WAIT_PIPE || p->wait_kind == WAIT_CONSOLE)) {
+    // Waits that make their call again when woken.
+    if (p->wait_kind == WAIT_CHILD)
+      child_wait_forget(p);
+    else
+      waitq_forget(p);
     p->wait_kind = WAIT_NOTHING;
     int sig = lowest(deliverable(p));
-    if (!(sigaction_of(p->process, sig)->flags & SA_RESTART)) {
+    if (p->io_done) {
+      p->tf->epc += 4; // a pipe write that moved some bytes returns their count
+      p->tf->a0 = p->io_done;
+      p->io_done = 0;
+    } else if (!(sigaction_of(p->process, sig)->flags & SA_RESTART)) {
       p->tf->epc += 4; // past the ecall again: the call returns -EINTR
       p->tf->a0 = -EINTR;
     }

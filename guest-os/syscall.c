@@ -30,81 +30,6 @@ int64 syscall_dispatch(struct proc *p, int hart) {
   return -ENOSYS;
 }
 
-static int fd_open_for_output(struct proc *p, uint64 fd) { return (fd == 1 || fd == 2) && !(p->closed_fds & (1u << fd)); }
-
-// Writes user bytes to the console, fd 2 to its error channel; the count
-// written, or -EFAULT unless the whole buffer is readable user memory.
-// When the host's stream is closed the write fails with -EPIPE and the thread is sent SIGPIPE, whose default
-// action ends the process (status 128 + 13, as a shell reports it).
-static int64 console_out(struct proc *p, uint64 fd, uint64 buf, uint64 len) {
-  char chunk[256];
-  uint64 done = 0;
-  if (!uvm_range_ok(p->pagetable, buf, len, PTE_R))
-    return -EFAULT;
-  while (done < len) {
-    uint64 n = len - done < sizeof chunk ? len - done : sizeof chunk;
-    if (copy_in(p->pagetable, chunk, buf + done, n) < 0)
-      return done ? (int64)done : -EFAULT;
-    if ((fd == 2 ? console_write_err(chunk, n) : console_write_out(chunk, n)) < 0) {
-      signal_thread(p, SIGPIPE);
-      return -EPIPE;
-    }
-    done += n;
-  }
-  return done;
-}
-
-int64 sys_write(struct proc *p, int hart) {
-  struct trapframe *tf = p->tf;
-  if (!fd_open_for_output(p, tf->a0))
-    return file_write(p);
-  return console_out(p, tf->a0, tf->a1, tf->a2);
-}
-
-int64 sys_writev(struct proc *p, int hart) {
-  struct trapframe *tf = p->tf;
-  if (!fd_open_for_output(p, tf->a0))
-    return file_writev(p);
-  if (tf->a2 > 1024)
-    return -EINVAL;
-  int64 total = 0;
-  for (uint64 i = 0; i < tf->a2; i++) {
-    uint64 iov[2]; // base, length
-    if (copy_in(p->pagetable, iov, tf->a1 + 16 * i, sizeof iov) < 0)
-      return total ? total : -EFAULT;
-    int64 n = console_out(p, tf->a0, iov[0], iov[1]);
-    if (n < 0)
-      return total ? total : n;
-    total += n;
-  }
-  return total;
-}
-
-// Standard input is the console; a read takes what has arrived and never
-// blocks (0, end of file, when nothing has).
-int64 sys_read(struct proc *p, int hart) {
-  struct trapframe *tf = p->tf;
-  if (tf->a0 != 0 || (p->closed_fds & 1))
-    return file_read(p);
-  uint64 n = 0;
-  int c;
-  while (n < tf->a2 && (c = console_getc()) >= 0) {
-    char byte = (char)c;
-    if (copy_out(p->pagetable, tf->a1 + n, &byte, 1) < 0)
-      return n ? (int64)n : -EFAULT;
-    n++;
-  }
-  return n;
-}
-
-int64 sys_close(struct proc *p, int hart) {
-  uint64 fd = p->tf->a0;
-  if (fd > 2 || (p->closed_fds & (1u << fd)))
-    return file_close(p, fd);
-  p->closed_fds |= 1u << fd;
-  return 0;
-}
-
 int64 sys_getcpu(struct proc *p, int hart) {
   uint32 cpu = hart, node = 0;
   if (p->tf->a0 && copy_out(p->pagetable, p->tf->a0, &cpu, sizeof cpu) < 0)
@@ -229,36 +154,12 @@ int64 sys_munmap(struct proc *p, int hart) {
 
 #define AT_EMPTY_PATH 0x1000
 
-static int fd_is_console(struct proc *p, uint64 fd) { return fd <= 2 && !(p->closed_fds & (1u << fd)); }
-
-int64 sys_ioctl(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ENOTTY : file_ioctl(p); }
-int64 sys_lseek(struct proc *p, int hart) { return fd_is_console(p, p->tf->a0) ? -ESPIPE : file_lseek(p); }
-
-// The console's struct stat, for descriptor fd (0, 1 or 2, or what a dup
-// of one of them reports).
-static int64 stat_console(struct proc *p, uint64 fd, uint64 buf) {
-  struct kstat st;
-  memset(&st, 0, sizeof st);
-  st.ino = 3 + fd;
-  st.mode = 0020000 | 0620; // S_IFCHR, rw--w----
-  st.nlink = 1;
-  st.rdev = (5 << 8) | 1; // the console, char device 5:1
-  st.blksize = 4096;
-  return copy_out(p->pagetable, buf, &st, sizeof st) < 0 ? -EFAULT : 0;
-}
-
-int64 sys_fstat(struct proc *p, int hart) {
-  return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a1)
-                                     : file_fstat(p, p->tf->a0, p->tf->a1, stat_console);
-}
-
 int64 sys_newfstatat(struct proc *p, int hart) {
   char path[MAX_PATH];
   if (copy_in_str(p->pagetable, path, p->tf->a1, sizeof path) < 0)
     return fs_mounted ? fs_newfstatat(p) : -EFAULT; // with a file system, it tells a fault from a long path
   if (path[0] == 0 && (p->tf->a3 & AT_EMPTY_PATH))
-    return fd_is_console(p, p->tf->a0) ? stat_console(p, p->tf->a0, p->tf->a2)
-                                       : file_fstat(p, p->tf->a0, p->tf->a2, stat_console);
+    return fd_stat(p, (int)p->tf->a0, p->tf->a2);
   return fs_newfstatat(p); // -ENOENT when there is no disk
 }
 

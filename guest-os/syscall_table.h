@@ -6,15 +6,18 @@ struct proc;
 
 #define SYS_dup 23
 #define SYS_dup3 24
+#define SYS_fcntl 25
 #define SYS_ioctl 29
 #define SYS_mkdirat 34
 #define SYS_unlinkat 35
 #define SYS_openat 56
 #define SYS_close 57
+#define SYS_pipe2 59
 #define SYS_getdents64 61
 #define SYS_lseek 62
 #define SYS_read 63
 #define SYS_write 64
+#define SYS_readv 65
 #define SYS_writev 66
 #define SYS_pread64 67
 #define SYS_pwrite64 68
@@ -76,15 +79,18 @@ struct proc;
 
 int64 sys_dup(struct proc *p, int hart);
 int64 sys_dup3(struct proc *p, int hart);
+int64 sys_fcntl(struct proc *p, int hart);
 int64 sys_ioctl(struct proc *p, int hart);
 int64 sys_mkdirat(struct proc *p, int hart);
 int64 sys_unlinkat(struct proc *p, int hart);
 int64 sys_openat(struct proc *p, int hart);
 int64 sys_close(struct proc *p, int hart);
+int64 sys_pipe2(struct proc *p, int hart);
 int64 sys_getdents64(struct proc *p, int hart);
 int64 sys_lseek(struct proc *p, int hart);
 int64 sys_read(struct proc *p, int hart);
 int64 sys_write(struct proc *p, int hart);
+int64 sys_readv(struct proc *p, int hart);
 int64 sys_writev(struct proc *p, int hart);
 int64 sys_pread64(struct proc *p, int hart);
 int64 sys_pwrite64(struct proc *p, int hart);
@@ -143,15 +149,18 @@ int64 sys_clone3(struct proc *p, int hart);
 #define SYSCALL_TABLE_ENTRIES \
   [SYS_dup] = sys_dup, \
   [SYS_dup3] = sys_dup3, \
+  [SYS_fcntl] = sys_fcntl, \
   [SYS_ioctl] = sys_ioctl, \
   [SYS_mkdirat] = sys_mkdirat, \
   [SYS_unlinkat] = sys_unlinkat, \
   [SYS_openat] = sys_openat, \
   [SYS_close] = sys_close, \
+  [SYS_pipe2] = sys_pipe2, \
   [SYS_getdents64] = sys_getdents64, \
   [SYS_lseek] = sys_lseek, \
   [SYS_read] = sys_read, \
   [SYS_write] = sys_write, \
+  [SYS_readv] = sys_readv, \
   [SYS_writev] = sys_writev, \
   [SYS_pread64] = sys_pread64, \
   [SYS_pwrite64] = sys_pwrite64, \

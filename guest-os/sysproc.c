@@ -67,12 +67,14 @@ int64 sys_clone3(struct proc *p, int hart) { return -ENOSYS; }
 
 #define EXEC_STRINGS (128 * 1024) // the bytes execve copies in: argv and envp strings
 static char exec_buf[EXEC_STRINGS];
-static char *exec_argv[MAXARG + 1], *exec_envp[MAXARG + 1];
+static char *exec_ptrs[MAXARG + 2]; // argv, its NULL, then envp and its NULL
 
 // Copies a NULL-terminated array of user strings into exec_buf from *used
-// on; the count, or a negative errno.
-static int fetch_strings(struct proc *p, uint64 uarray, char **out, uint64 *used) {
+// on, their pointers to out (room for `room` and the NULL); the count, or
+// a negative errno.
+static int fetch_strings(struct proc *p, uint64 uarray, char **out, int room, uint64 *used) {
   int n = 0;
+  out[0] = NULL;
   if (!uarray)
     return 0;
   for (;; n++) {
@@ -81,7 +83,7 @@ static int fetch_strings(struct proc *p, uint64 uarray, char **out, uint64 *used
       return -EFAULT;
     if (!uptr)
       break;
-    if (n >= MAXARG)
+    if (n >= room)
       return -E2BIG;
     if (*used >= EXEC_STRINGS)
       return -E2BIG;
@@ -111,10 +113,12 @@ int64 sys_execve(struct proc *p, int hart) {
   if (copy_in_str(p->pagetable, path, tf->a0, sizeof path) < 0)
     return uvm_translate(p->pagetable, tf->a0, PTE_R) ? -ENAMETOOLONG : -EFAULT;
   uint64 used = 0;
-  int argc = fetch_strings(p, tf->a1, exec_argv, &used);
+  char **exec_argv = exec_ptrs;
+  int argc = fetch_strings(p, tf->a1, exec_argv, MAXARG, &used);
   if (argc < 0)
     return argc;
-  int envc = fetch_strings(p, tf->a2, exec_envp, &used);
+  char **exec_envp = exec_ptrs + argc + 1;
+  int envc = fetch_strings(p, tf->a2, exec_envp, MAXARG - argc, &used);
   if (envc < 0)
     return envc;
   uint64 size;
@@ -135,7 +139,7 @@ int64 sys_execve(struct proc *p, int hart) {
   struct process *ps = p->process;
   process_stop_threads(ps, p);
   p->clear_child_tid = 0;
-  fd_exec(p);
+  fd_exec(ps);
   signals_reset_on_exec(ps);
   p->altstack_sp = p->altstack_size = 0;
   process_set_comm(ps, path);

@@ -7,6 +7,7 @@ typedef unsigned int uint32;
 typedef unsigned long uint64;
 typedef long int64;
 typedef int int32;
+typedef short int16;
 typedef uint64 pte_t;
 typedef uint64 *pagetable_t; // 512 PTEs
 

@@ -754,7 +754,13 @@ impl Space {
     }
 
     /// The result of system call `nr` with arguments `a`.
-    fn syscall(&mut self, nr: u64, a: [u64; 6]) -> i64 {
+    fn syscall(&mut self, nr: u64, mut a: [u64; 6]) -> i64 {
+        if matches!(
+            nr,
+            SYS_IOCTL | SYS_LSEEK | SYS_CLOSE | SYS_READ | SYS_WRITE | SYS_WRITEV | SYS_FSTAT | SYS_NEWFSTATAT
+        ) {
+            a[0] = a[0] as u32 as u64; // Linux declares these descriptors `unsigned int` (newfstatat's `int`)
+        }
         let fault_or = |ok: bool, v: i64| if ok { v } else { -EFAULT };
         match nr {
             SYS_IOCTL => {
@@ -801,16 +807,25 @@ impl Space {
                 if a[2] > 1024 {
                     return -EINVAL;
                 }
-                let mut total = 0i64;
+                // The vector is read whole first (EFAULT if it cannot be),
+                // then every buffer is checked before any byte is written.
+                let mut segments = Vec::new();
                 for i in 0..a[2] {
                     let Some(bytes) = self.copy_in(a[1].wrapping_add(16 * i), 16) else {
-                        return if total != 0 { total } else { -EFAULT };
+                        return -EFAULT;
                     };
                     let base = u64::from_le_bytes(bytes[..8].try_into().unwrap());
                     let n = u64::from_le_bytes(bytes[8..].try_into().unwrap());
+                    if (n as i64) < 0 {
+                        return -EINVAL;
+                    }
+                    segments.push((base, n));
+                }
+                let mut total = 0i64;
+                for (base, n) in segments {
                     let r = self.console_out(base, n);
                     if r < 0 {
-                        return if total != 0 { total } else { r };
+                        return r;
                     }
                     total += r;
                 }

@@ -543,7 +543,7 @@ impl Bus {
     }
 
     /// The annotation device's console status register.
-    fn console_status(&self) -> u64 {
+    fn console_status(&mut self) -> u64 {
         let mut status = 0;
         if self.uart.out_closed {
             status |= annotate::STATUS_OUT_CLOSED;

@@ -1,16 +1,20 @@
 //! The host side of the guest console: where UART input comes from.
 //!
-//! Standard input that is a regular file (or a device such as /dev/null) is
-//! read as the guest takes it, so the guest sees the same bytes at the same
-//! simulated times on every run, in bounded memory. A terminal or a pipe is read by a background thread,
-//! and its bytes reach the guest at the first quantum boundary after they
-//! arrive: interactive use is, by nature, not reproducible.
+//! Standard input that is not a terminal (a regular file, /dev/null, a pipe,
+//! a FIFO, a socket) is read on demand, as the guest takes it: the UART
+//! reads the next byte when the guest looks for one, waiting for the host's
+//! producer if need be. So the guest sees the same bytes at the same
+//! simulated times on every run, in bounded memory, and a program that
+//! never reads its input never waits for it. A terminal is read by a
+//! background thread, and its bytes reach the guest at the first quantum
+//! boundary after they arrive: interactive use is, by nature, not
+//! reproducible.
 
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Read};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
-use crate::devices::uart::{ConsoleInput, NoInput};
+use crate::devices::uart::ConsoleInput;
 
 /// How many chunks of input the reader thread may have read ahead of the
 /// guest: with [`CHUNK`] bytes each, at most 4 KiB wait in host memory; past
@@ -43,49 +47,57 @@ impl ConsoleInput for StreamInput {
     }
 }
 
-/// A regular file (or /dev/null, /dev/zero...) read as the guest takes it:
-/// one byte ahead, so whether more input follows is known at once and the
-/// run is the same every time, whatever the file's size.
+/// Input that is not a terminal, read as the guest takes it. Whether a
+/// byte follows is learnt only when the guest asks (the read may wait for a
+/// pipe's producer), so an input that is never read is never waited for.
 pub struct FileInput {
     reader: std::io::BufReader<std::io::Stdin>,
-    next: Option<u8>,
+    /// The next byte, once read ahead: `Some(None)` at the end.
+    next: Option<Option<u8>>,
 }
 
 impl FileInput {
-    fn read_ahead(&mut self) {
+    fn read_ahead(&mut self) -> Option<u8> {
         let mut byte = [0u8; 1];
-        self.next = match self.reader.read(&mut byte) {
-            Ok(1) => Some(byte[0]),
-            _ => None,
-        };
+        loop {
+            return match self.reader.read(&mut byte) {
+                Ok(1) => Some(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                _ => None,
+            };
+        }
     }
 }
 
 impl ConsoleInput for FileInput {
     fn poll(&mut self) -> Option<u8> {
-        let byte = self.next?;
-        self.read_ahead();
-        Some(byte)
+        let byte = match self.next.take() {
+            Some(known) => known,
+            None => self.read_ahead(),
+        };
+        if byte.is_none() {
+            self.next = Some(None); // the end stays the end
+        }
+        byte
     }
 
     fn open(&self) -> bool {
-        self.next.is_some()
+        self.next != Some(None)
+    }
+
+    fn on_demand(&self) -> bool {
+        true
     }
 }
 
 /// The console input source for the process's standard input.
 pub fn stdin_input() -> Box<dyn ConsoleInput> {
     let stdin = std::io::stdin();
-    if is_regular_file_or_null() && !stdin.is_terminal() {
-        let mut input = FileInput {
+    if !stdin.is_terminal() {
+        return Box::new(FileInput {
             reader: std::io::BufReader::new(stdin),
             next: None,
-        };
-        input.read_ahead();
-        if input.next.is_none() {
-            return Box::new(NoInput);
-        }
-        return Box::new(input);
+        });
     }
     let (tx, rx) = mpsc::sync_channel(CHUNKS_AHEAD);
     std::thread::spawn(move || {
@@ -113,18 +125,4 @@ pub fn stdin_input() -> Box<dyn ConsoleInput> {
         pending: VecDeque::new(),
         open: true,
     })
-}
-
-#[cfg(unix)]
-fn is_regular_file_or_null() -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    match std::fs::metadata("/proc/self/fd/0").or_else(|_| std::fs::metadata("/dev/stdin")) {
-        Ok(m) => m.is_file() || m.file_type().is_char_device() && !std::io::stdin().is_terminal(),
-        Err(_) => true, // stdin closed: treat as empty
-    }
-}
-
-#[cfg(not(unix))]
-fn is_regular_file_or_null() -> bool {
-    false
 }

@@ -155,7 +155,7 @@ impl UserElf {
 
     /// The pages the kernel takes from its pool to create one process of
     /// this program (proc_alloc, then exec_first): its trapframe, its
-    /// root page table and the tables for the trampoline at the top
+    /// descriptor table (fd.c), its root page table and the tables for the trampoline at the top
     /// (which also serve the stack, in the same 2 MiB), the stack, every
     /// page a segment covers (shared pages once) and the tables for them.
     /// `arg_pages` are the pages the arguments and environment take on
@@ -187,7 +187,7 @@ impl UserElf {
         let top = MAXVA - PAGE;
         let top_l0 = l0.contains(&(top / L0_SPAN)) as u64;
         let top_l1 = l1.contains(&(top / L1_SPAN)) as u64;
-        let fixed = 2 + (2 - top_l0 - top_l1) + stack_pages;
+        let fixed = 3 + (2 - top_l0 - top_l1) + stack_pages;
         data.saturating_add(pages.len() as u64 + l0.len() as u64 + l1.len() as u64 + fixed)
     }
 }

@@ -15,6 +15,13 @@ sys_dup3:
         ecall
         ret
 
+.globl sys_fcntl
+.type sys_fcntl, @function
+sys_fcntl:
+        li a7, 25
+        ecall
+        ret
+
 .globl sys_ioctl
 .type sys_ioctl, @function
 sys_ioctl:
@@ -50,6 +57,13 @@ sys_close:
         ecall
         ret
 
+.globl sys_pipe2
+.type sys_pipe2, @function
+sys_pipe2:
+        li a7, 59
+        ecall
+        ret
+
 .globl sys_getdents64
 .type sys_getdents64, @function
 sys_getdents64:
@@ -75,6 +89,13 @@ sys_read:
 .type sys_write, @function
 sys_write:
         li a7, 64
+        ecall
+        ret
+
+.globl sys_readv
+.type sys_readv, @function
+sys_readv:
+        li a7, 65
         ecall
         ret
 

@@ -1,9 +1,14 @@
 //! An NS16550A UART, as on QEMU virt: transmitted bytes go to the console
 //! sink (stdout by default) and received bytes come from the console source.
 //!
-//! Input is offered to the guest at quantum boundaries (see
-//! [`crate::machine`]), never in the middle of a hart's slice, so input from
-//! a file gives the same run every time.
+//! Input comes in two kinds. Input read on demand (a file or a pipe: see
+//! [`ConsoleInput::on_demand`]) enters the receive FIFO when the guest looks
+//! for it (reads LSR, RBR or the annotation device's console status), and at
+//! quantum boundaries only while the guest has the receive interrupt
+//! enabled; so the guest sees the same bytes at the same simulated times on
+//! every run, whenever the host's producer writes them. Input that arrives
+//! by itself (a terminal) is offered at quantum boundaries (see
+//! [`crate::machine`]), never in the middle of a hart's slice.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -33,10 +38,16 @@ const RX_FIFO_DEPTH: usize = 16;
 
 /// Where the UART gets its input bytes.
 pub trait ConsoleInput {
-    /// The next byte if one is available now; `None` otherwise.
+    /// The next byte if one is available now; `None` otherwise. An input
+    /// read on demand waits here for its next byte or its end.
     fn poll(&mut self) -> Option<u8>;
     /// Whether more bytes may still arrive.
     fn open(&self) -> bool;
+    /// Whether the input is read when the guest asks for it (a file or a
+    /// pipe) rather than offered as it arrives (a terminal).
+    fn on_demand(&self) -> bool {
+        false
+    }
 }
 
 /// No input at all.
@@ -60,6 +71,9 @@ impl ConsoleInput for BufferedInput {
     }
     fn open(&self) -> bool {
         !self.0.is_empty()
+    }
+    fn on_demand(&self) -> bool {
+        true
     }
 }
 
@@ -120,6 +134,14 @@ impl Uart {
         if self.rx.len() >= RX_FIFO_DEPTH {
             return false;
         }
+        if self.input.on_demand() && self.ier & IER_RX_AVAILABLE == 0 {
+            return false; // it is read when the guest looks for it
+        }
+        self.take_input()
+    }
+
+    /// Moves the next byte of input into the FIFO if there is one.
+    fn take_input(&mut self) -> bool {
         match self.input.poll() {
             Some(byte) => {
                 self.rx.push_back(byte);
@@ -177,8 +199,17 @@ impl Uart {
         }
     }
 
+    /// Input read on demand: the guest looks for a byte and the FIFO is
+    /// empty, so the next byte (or the end) is read now.
+    fn fill_on_demand(&mut self) {
+        if self.rx.is_empty() && self.input.on_demand() {
+            self.take_input();
+        }
+    }
+
     /// Whether the host's input is over and the guest has read all of it.
-    pub fn input_at_end(&self) -> bool {
+    pub fn input_at_end(&mut self) -> bool {
+        self.fill_on_demand();
         self.rx.is_empty() && !self.input.open()
     }
 
@@ -205,13 +236,17 @@ impl Uart {
         let dlab = self.lcr & LCR_DLAB != 0;
         match reg {
             RBR_THR_DLL if dlab => self.dll,
-            RBR_THR_DLL => self.rx.pop_front().unwrap_or(0),
+            RBR_THR_DLL => {
+                self.fill_on_demand();
+                self.rx.pop_front().unwrap_or(0)
+            }
             IER_DLM if dlab => self.dlm,
             IER_DLM => self.ier,
             IIR_FCR => self.iir(),
             LCR => self.lcr,
             MCR => self.mcr,
             LSR => {
+                self.fill_on_demand();
                 let ready = if self.rx.is_empty() { 0 } else { LSR_DATA_READY };
                 ready | LSR_THR_EMPTY | LSR_TRANSMITTER_EMPTY
             }
