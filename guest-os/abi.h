@@ -31,11 +31,14 @@
 #define EFBIG 27
 #define ENOSPC 28
 #define ESPIPE 29
+#define EROFS 30
 #define EPIPE 32
 #define ERANGE 34
 #define ENAMETOOLONG 36
+#define ENOLCK 37
 #define ENOSYS 38
 #define ENOTEMPTY 39
+#define EOPNOTSUPP 95
 #define ETIMEDOUT 110
 #define ERESTART 512 // kernel-internal: the call waits and will be made again
 

@@ -51,6 +51,14 @@ void console_poll(void);
 uint64 console_poll_deadline(void);
 
 // cpio.c
+struct cpio_entry {
+  const char *name; // without a leading "/" or "./"
+  const char *data;
+  uint64 size;
+  uint32 mode;
+  uint64 offset; // of its header in the archive
+};
+int cpio_next(const char *archive, uint64 size, uint64 *off, struct cpio_entry *e);
 const char *cpio_find(const char *archive, uint64 size, const char *path, uint64 *file_size);
 
 // bio.c, log.c, fs.c, file.c: the file system (fs.h has the rest)
@@ -80,6 +88,10 @@ void fd_exec(struct process *ps);
 void fd_close_all(struct process *ps);
 int64 fd_stat(struct proc *p, int64 fd, uint64 ubuf);
 
+// lock.c
+int64 lock_fcntl(struct proc *p, struct file *f, uint64 cmd, uint64 ulock);
+void lock_release(const void *owner, uint32 inum);
+
 // pipe.c
 #define PIPE_SIZE (16 * 4096) // a pipe's capacity, Linux's default
 struct pipe *pipe_alloc(void);
@@ -89,6 +101,7 @@ int64 pipe_write(struct proc *p, struct file *f, struct uio *u);
 int64 pipe_stat(struct proc *p, struct pipe *pi, uint64 ubuf);
 uint64 pipe_bytes(struct pipe *pi);
 int64 fs_newfstatat(struct proc *p);
+int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0);
 
 // exec.c
 #define EXEC_BAD_IMAGE (-1)
@@ -154,6 +167,7 @@ struct proc *thread_clone(struct proc *parent);
 struct proc *process_fork(struct proc *parent, int share_vm, int *err);
 int thread_switch_mm(struct proc *p, struct mm *mm);
 struct process *process_by_pid(int pid);
+void process_cwd_removed(uint64 node, uint64 gone);
 void process_free(struct process *ps);
 void process_set_comm(struct process *ps, const char *path);
 void proc_announce(struct proc *p);
@@ -218,6 +232,14 @@ int64 syscall_dispatch(struct proc *p, int hart);
 // trap.c
 void kernel_fault(void) __attribute__((noreturn));
 const char *cause_name(uint64 scause);
+
+// ramdisk.c
+extern int ramdisk_present;
+int ramdisk_busy(void);
+int ramdisk_mount(void);
+
+// syscall.c
+uint64 next_random(void);
 
 // virtio_blk.c
 extern int disk_present;

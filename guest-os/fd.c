@@ -44,8 +44,10 @@ struct file *file_alloc(void) {
 static void file_put(struct file *f) {
   if (--f->refs > 0)
     return;
-  if (f->type == FT_INODE)
+  if (f->type == FT_INODE) {
+    lock_release(f, 0); // its open-file-description locks
     mnode_put(f->m);
+  }
   else if (f->type == FT_PIPE)
     pipe_close(f->pipe, f->readable, f->writable);
   f->m = NULL;
@@ -92,9 +94,13 @@ void fd_install(struct proc *p, int fd, struct file *f, int close_on_exec) {
   set_cloexec(t, fd, close_on_exec);
 }
 
-static int64 fd_close(struct fdtable *t, int64 fd) {
+// Closing any descriptor of a file drops the process's record locks on it.
+static int64 fd_close(struct process *ps, int64 fd) {
+  struct fdtable *t = ps->fds;
   if (fd < 0 || fd >= NOFILE || !t->fd[fd])
     return -EBADF;
+  if (t->fd[fd]->type == FT_INODE)
+    lock_release(ps, t->fd[fd]->m->inum);
   file_put(t->fd[fd]);
   t->fd[fd] = NULL;
   set_cloexec(t, fd, 0);
@@ -136,7 +142,7 @@ void fd_exec(struct process *ps) {
   struct fdtable *t = ps->fds;
   for (int fd = 0; fd < t->top; fd++)
     if (t->fd[fd] && cloexec(t, fd))
-      fd_close(t, fd);
+      fd_close(ps, fd);
 }
 
 // The process has ended: every descriptor is closed (closing never waits).
@@ -146,7 +152,7 @@ void fd_close_all(struct process *ps) {
     return;
   for (int fd = 0; fd < t->top; fd++)
     if (t->fd[fd])
-      fd_close(t, fd);
+      fd_close(ps, fd);
   kfree(t);
   ps->fds = NULL;
 }
@@ -232,6 +238,7 @@ static int64 transfer(struct proc *p, int64 fd, struct uio *u, int write) {
   case FT_CONSOLE_ERR: return console_write_user(p, 2, u);
   case FT_PIPE: return write ? pipe_write(p, f, u) : pipe_read(p, f, u);
   case FT_INODE: return inode_transfer(p, f, u, write);
+  case FT_VNODE: return ns_transfer(f, u, write);
   }
   return -EBADF;
 }
@@ -262,7 +269,7 @@ int64 sys_writev(struct proc *p, int hart) { return vector(p, 1); }
 
 // ---- Closing, duplicating, controlling ----
 
-int64 sys_close(struct proc *p, int hart) { return fd_close(table(p), (int)p->tf->a0); }
+int64 sys_close(struct proc *p, int hart) { return fd_close(p->process, (int)p->tf->a0); }
 
 static int64 dup_from(struct proc *p, struct file *f, int64 from, int close_on_exec) {
   int64 fd = fd_free(p, from);
@@ -292,7 +299,7 @@ int64 sys_dup3(struct proc *p, int hart) {
     return -EBADF;
   f->refs++; // before the close, which may drop the last other reference
   if (fd_file(p, newfd))
-    fd_close(table(p), newfd);
+    fd_close(p->process, newfd);
   fd_install(p, newfd, f, (tf->a2 & O_CLOEXEC) != 0);
   return newfd;
 }
@@ -301,31 +308,6 @@ int64 sys_dup3(struct proc *p, int hart) {
 static int64 status_flags(struct file *f) {
   int64 acc = f->readable && f->writable ? O_RDWR : f->writable ? O_WRONLY : O_RDONLY;
   return acc | (f->append ? O_APPEND : 0) | (f->nonblock ? O_NONBLOCK : 0);
-}
-
-// Linux's struct flock on riscv64 (l_type, l_whence, l_start, l_len, l_pid).
-struct flock {
-  int16 type;
-  int16 whence;
-  int64 start;
-  int64 len;
-  int32 pid;
-};
-
-// Record locks: only one process here uses any file at a time in the
-// programs this kernel runs, so every lock is granted and F_GETLK finds
-// none in the way (docs/kernel-interface.md lists it as a limit).
-static int64 record_lock(struct proc *p, uint64 cmd, uint64 ulock) {
-  struct flock l;
-  if (copy_in(p->pagetable, &l, ulock, sizeof l) < 0)
-    return -EFAULT;
-  if (l.type != F_RDLCK && l.type != F_WRLCK && l.type != F_UNLCK)
-    return -EINVAL;
-  if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-    l.type = F_UNLCK;
-    return copy_out(p->pagetable, ulock, &l, sizeof l) < 0 ? -EFAULT : 0;
-  }
-  return 0;
 }
 
 int64 sys_fcntl(struct proc *p, int hart) {
@@ -350,7 +332,7 @@ int64 sys_fcntl(struct proc *p, int hart) {
     return 0;
   case F_GETLK: case F_SETLK: case F_SETLKW:
   case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
-    return record_lock(p, cmd, arg);
+    return lock_fcntl(p, f, cmd, arg);
   case F_GETPIPE_SZ:
   case F_SETPIPE_SZ:
     return f->type == FT_PIPE ? PIPE_SIZE : -EBADF;
@@ -403,6 +385,7 @@ int64 fd_stat(struct proc *p, int64 fd, uint64 ubuf) {
   switch (f->type) {
   case FT_PIPE: return pipe_stat(p, f->pipe, ubuf);
   case FT_INODE: return inode_fstat(p, f, ubuf);
+  case FT_VNODE: return ns_stat(p, f->node, ubuf);
   default: return console_stat(p, f->type == FT_CONSOLE_IN ? 0 : f->type == FT_CONSOLE_OUT ? 1 : 2, ubuf);
   }
 }
@@ -413,6 +396,8 @@ int64 sys_lseek(struct proc *p, int hart) {
   struct file *f = fd_file(p, (int)p->tf->a0);
   if (!f)
     return -EBADF;
+  if (f->type == FT_VNODE)
+    return ns_lseek(f, p->tf->a1, p->tf->a2);
   return f->type == FT_INODE ? inode_lseek(p, f) : -ESPIPE;
 }
 

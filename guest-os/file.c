@@ -104,17 +104,43 @@ static uint64 user_prefix(struct proc *p, uint64 va, uint64 len, int need) {
   return ok < len ? ok : len;
 }
 
-// The directory a relative path starts from: "/" for AT_FDCWD (every
-// process's working directory is the root), else an open directory.
+// The directory a relative path starts from: the working directory for
+// AT_FDCWD, else an open directory (a node, namespace.c).
 static int64 start_dir(struct proc *p, int64 dirfd) {
-  if (path[0] == '/' || (int)dirfd == AT_FDCWD)
+  if (path[0] == '/')
     return ROOTINO;
+  if ((int)dirfd == AT_FDCWD)
+    return p->process->cwd;
   struct file *f = fd_file(p, (int)dirfd);
   if (!f)
     return -EBADF;
+  if (f->type == FT_VNODE)
+    return f->node;
   if (f->type != FT_INODE)
     return -ENOTDIR;
   return f->m->inum; // path_parent checks that it is a directory
+}
+
+// The file system is there for a call on a path: without a disk, the
+// first such call makes the file system in RAM (ramdisk.c). 0 or -ENOMEM.
+static int64 fs_ready(void) {
+  if (fs_mounted)
+    return 0;
+  return ramdisk_mount();
+}
+
+// Copies the call's path and makes sure the file system is there: 0 or
+// an errno, in Linux's order (the string, an empty one, the directory a
+// relative one starts from, then the walk).
+static int64 path_arg(struct proc *p, uint64 va, int64 dirfd) {
+  int64 err = fetch_path(p, va);
+  if (err < 0)
+    return err;
+  if (!path[0])
+    return -ENOENT;
+  if ((err = start_dir(p, dirfd)) < 0)
+    return err;
+  return fs_ready();
 }
 
 // ---- Reading and writing ----
@@ -285,6 +311,8 @@ int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
 
 // Phase one and two of creating `name` in directory r->parent.
 static int64 create(struct pathres *r, int type) {
+  if (r->too_long)
+    return -ENAMETOOLONG;
   if (strcmp(r->name, ".") == 0 || strcmp(r->name, "..") == 0)
     return -EEXIST;
   struct buf *pbuf;
@@ -351,6 +379,17 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
   int64 inum = path_final(&r, &pos);
   if (inum < 0)
     return inum;
+  if (ns_virtual(inum) || (inum == 0 && ns_virtual(r.parent))) {
+    if (inum == 0)
+      return flags & O_CREAT ? ns_create_error(r.parent) : -ENOENT;
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+      return -EEXIST;
+    int64 err = ns_open(inum, flags, f);
+    if (err < 0)
+      return err;
+    fd_install(p, fd, f, (flags & O_CLOEXEC) != 0);
+    return fd;
+  }
   int changed = 0;
   if (inum == 0) {
     if (!(flags & O_CREAT))
@@ -379,12 +418,12 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
     if (!mnode_available(inum))
       return -ENFILE;
     if ((flags & O_TRUNC) && ip->type == T_FILE && (ip->size || ip->addrs[0] || ip->indirect)) {
-      int64 logged = itrunc_plan(ip);
+      int64 logged = itrunc_plan(ip, 0);
       if (logged < 0)
         return logged;
       if (!log_room(logged))
         return op.status;
-      itrunc(ip, ibuf);
+      itrunc(ip, ibuf, 0);
       changed = 1;
     }
   }
@@ -400,11 +439,9 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
 
 int64 sys_openat(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
-  int64 err = fetch_path(p, tf->a1);
+  int64 err = path_arg(p, tf->a1, tf->a0);
   if (err < 0)
     return err;
-  if (!fs_mounted)
-    return -ENOENT;
   op_begin(p, !(tf->a2 & (O_CREAT | O_TRUNC)));
   return op_end(p, do_openat(p, tf->a0, tf->a2));
 }
@@ -445,7 +482,9 @@ int64 inode_fstat(struct proc *p, struct file *f, uint64 ubuf) {
   return op_end(p, stat_inode(p, f->m->inum, ubuf));
 }
 
-static int64 do_stat_path(struct proc *p, int64 dirfd, uint64 ubuf) {
+// The node the call's path names from dirfd: >0, or an errno (-ENOENT
+// when absent), or AGAIN. Inside an attempt.
+static int64 resolve(struct proc *p, int64 dirfd) {
   int64 start = start_dir(p, dirfd);
   if (start < 0)
     return start;
@@ -454,45 +493,48 @@ static int64 do_stat_path(struct proc *p, int64 dirfd, uint64 ubuf) {
   if (err < 0)
     return err;
   struct dirpos pos;
-  int64 inum = path_final(&r, &pos);
-  if (inum <= 0)
-    return inum < 0 ? inum : -ENOENT;
-  if (r.must_be_dir) {
-    struct dinode *ip = iget_used(inum, NULL);
-    if (!ip)
-      return op.status;
-    if (ip->type != T_DIR)
-      return -ENOTDIR;
-  }
-  return stat_inode(p, inum, ubuf);
+  int64 node = path_final(&r, &pos);
+  if (node <= 0)
+    return node < 0 ? node : -ENOENT;
+  if (r.must_be_dir && (err = ns_check_dir(node)) < 0)
+    return err;
+  return node;
+}
+
+static int64 do_stat_path(struct proc *p, int64 dirfd, uint64 ubuf) {
+  int64 node = resolve(p, dirfd);
+  if (node < 0)
+    return node;
+  return ns_virtual(node) ? ns_stat(p, node, ubuf) : stat_inode(p, node, ubuf);
 }
 
 // newfstatat(2) with a path.
 int64 fs_newfstatat(struct proc *p) {
   struct trapframe *tf = p->tf;
-  int64 err = fetch_path(p, tf->a1);
+  int64 err = path_arg(p, tf->a1, tf->a0);
   if (err < 0)
     return err;
-  if (!fs_mounted)
-    return -ENOENT;
   op_begin(p, 1);
   return op_end(p, do_stat_path(p, tf->a0, tf->a2));
 }
 
-static int64 do_lseek(struct file *f, int64 off, int whence) {
-  int64 base;
-  if (whence == SEEK_SET) {
-    base = 0;
-  } else if (whence == SEEK_CUR) {
-    base = f->off;
-  } else if (whence == SEEK_END) {
-    struct dinode *ip = iget_used(f->m->inum, NULL);
-    if (!ip)
-      return op.status;
-    base = ip->size;
-  } else {
+// Where an offset counts from in an open inode, as lseek's and struct
+// flock's whence says: 0, the file's offset or its size; or -EINVAL, or AGAIN.
+int64 inode_whence_base(struct file *f, int whence) {
+  if (whence == SEEK_SET)
+    return 0;
+  if (whence == SEEK_CUR)
+    return f->off;
+  if (whence != SEEK_END)
     return -EINVAL;
-  }
+  struct dinode *ip = iget_used(f->m->inum, NULL);
+  return ip ? (int64)ip->size : op.status;
+}
+
+static int64 do_lseek(struct file *f, int64 off, int whence) {
+  int64 base = inode_whence_base(f, whence);
+  if (base < 0)
+    return base;
   if ((off < 0 && base + off < 0) || (off > 0 && base + off < base))
     return -EINVAL;
   f->off = base + off;
@@ -568,6 +610,8 @@ int64 sys_getdents64(struct proc *p, int hart) {
   struct file *f = fd_file(p, p->tf->a0);
   if (!f)
     return -EBADF;
+  if (f->type == FT_VNODE)
+    return ns_getdents(p, f, p->tf->a1, p->tf->a2);
   if (f->type != FT_INODE)
     return -ENOTDIR;
   op_begin(p, 1);
@@ -582,6 +626,8 @@ int64 sys_fsync(struct proc *p, int hart) {
   struct file *f = fd_file(p, p->tf->a0);
   if (!f)
     return -EBADF;
+  if (f->type == FT_VNODE)
+    return ns_is_dir(f->node) || ns_program(f->node, &(uint64){0}) ? 0 : -EINVAL; // read-only; devices cannot
   if (f->type != FT_INODE)
     return -EINVAL; // as Linux for a terminal or a pipe
   op_begin(p, 1);
@@ -614,16 +660,16 @@ static int64 do_mkdirat(struct proc *p, int64 dirfd) {
     return inum;
   if (inum > 0)
     return -EEXIST;
+  if (ns_virtual(r.parent))
+    return ns_create_error(r.parent);
   inum = create(&r, T_DIR);
   return inum < 0 ? inum : 0;
 }
 
 int64 sys_mkdirat(struct proc *p, int hart) {
-  int64 err = fetch_path(p, p->tf->a1);
+  int64 err = path_arg(p, p->tf->a1, p->tf->a0);
   if (err < 0)
     return err;
-  if (!fs_mounted)
-    return -ENOENT;
   op_begin(p, 0);
   return op_end(p, do_mkdirat(p, p->tf->a0));
 }
@@ -648,6 +694,8 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
     return inum;
   if (inum == 0)
     return -ENOENT;
+  if (ns_virtual(inum))
+    return ns_is_dir(inum) ? (rmdir ? -EBUSY : -EISDIR) : rmdir ? -ENOTDIR : -EROFS; // a mount point, or read-only
   struct buf *ibuf;
   struct dinode *ip = iget_used(inum, &ibuf);
   if (!ip)
@@ -671,7 +719,7 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   int freeing = ip->nlink <= 1;
   int64 logged = 2; // the directory block and the inode
   if (freeing) {
-    logged = itrunc_plan(ip);
+    logged = itrunc_plan(ip, 0);
     if (logged < 0)
       return logged;
     logged++;
@@ -682,6 +730,8 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   struct buf *db = bread_resident(pos.block);
   memset((struct dirent *)db->data + pos.index, 0, sizeof(struct dirent));
   log_write(db);
+  if (rmdir)
+    process_cwd_removed(inum, NS_REMOVED_DIR);
   if (freeing) {
     ifree(inum, ip, ibuf);
   } else {
@@ -696,11 +746,156 @@ int64 sys_unlinkat(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
   if (tf->a2 & ~(uint64)AT_REMOVEDIR)
     return -EINVAL;
-  int64 err = fetch_path(p, tf->a1);
+  int64 err = path_arg(p, tf->a1, tf->a0);
   if (err < 0)
     return err;
-  if (!fs_mounted)
-    return -ENOENT;
   op_begin(p, 0);
   return op_end(p, do_unlinkat(p, tf->a0, (tf->a2 & AT_REMOVEDIR) != 0));
+}
+
+// ---- The working directory and other lookups ----
+
+// A program execve can run: its bytes in the initramfs (*elf, *size) and
+// 0; or an errno; or, when the call must wait for the disk, ERESTART with
+// *a0 what the call must return (op_end's value).
+int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0) {
+  int64 err = path_arg(p, upath, AT_FDCWD);
+  if (err < 0)
+    return err;
+  op_begin(p, 1);
+  int64 node = resolve(p, AT_FDCWD);
+  if (node == -ERESTART) {
+    *a0 = op_end(p, node);
+    return -ERESTART;
+  }
+  op_end(p, 0);
+  if (node < 0)
+    return node;
+  *elf = ns_program(node, size);
+  // Files of the file system have no execute permission (mode 0644):
+  // only the initramfs's programs run, as the README says.
+  return *elf ? 0 : -EACCES;
+}
+
+static int64 do_chdir(struct proc *p) {
+  int64 node = resolve(p, AT_FDCWD);
+  if (node < 0)
+    return node;
+  int64 err = ns_check_dir(node);
+  if (err < 0)
+    return err;
+  p->process->cwd = node;
+  return 0;
+}
+
+int64 sys_chdir(struct proc *p, int hart) {
+  int64 err = path_arg(p, p->tf->a0, AT_FDCWD);
+  if (err < 0)
+    return err;
+  op_begin(p, 1);
+  return op_end(p, do_chdir(p));
+}
+
+int64 sys_fchdir(struct proc *p, int hart) {
+  struct file *f = fd_file(p, (int)p->tf->a0);
+  if (!f)
+    return -EBADF;
+  if (f->type == FT_VNODE) {
+    if (!ns_is_dir(f->node))
+      return -ENOTDIR;
+    p->process->cwd = f->node;
+    return 0;
+  }
+  if (f->type != FT_INODE)
+    return -ENOTDIR;
+  op_begin(p, 1);
+  int64 err = ns_check_dir(f->m->inum);
+  if (err == 0)
+    p->process->cwd = f->m->inum;
+  return op_end(p, err);
+}
+
+static int64 do_getcwd(struct proc *p, uint64 ubuf, uint64 size) {
+  static char buf[FS_PATH];
+  int64 len = ns_path_of(p->process->cwd, buf, size < sizeof buf ? size : sizeof buf);
+  if (len < 0)
+    return len == -ERANGE && size >= sizeof buf ? -ENAMETOOLONG : len;
+  return copy_out(p->pagetable, ubuf, buf, len) < 0 ? -EFAULT : len;
+}
+
+int64 sys_getcwd(struct proc *p, int hart) {
+  op_begin(p, 1);
+  return op_end(p, do_getcwd(p, p->tf->a0, p->tf->a1));
+}
+
+#define X_OK 1
+#define W_OK 2
+#define AT_EACCESS 0x200
+#define AT_SYMLINK_NOFOLLOW 0x100
+
+// faccessat2(dirfd, path, mode, flags). Every process is root, so only
+// execute permission (which the file system's files lack) and read-only
+// places can refuse.
+static int64 do_access(struct proc *p, int64 dirfd, uint64 mode) {
+  int64 node = resolve(p, dirfd);
+  if (node < 0)
+    return node;
+  int dir = ns_virtual(node) ? ns_is_dir(node) : 0;
+  int program = ns_virtual(node) && ns_program(node, &(uint64){0});
+  if (!ns_virtual(node)) {
+    struct dinode *ip = iget_used(node, NULL);
+    if (!ip)
+      return op.status;
+    dir = ip->type == T_DIR;
+  }
+  if ((mode & X_OK) && !dir && !program)
+    return -EACCES;
+  if ((mode & W_OK) && ns_virtual(node) && !ns_writable(node))
+    return -EROFS; // /bin, /dev and the programs
+
+  return 0;
+}
+
+static int64 access_call(struct proc *p, uint64 flags) {
+  struct trapframe *tf = p->tf;
+  if ((tf->a2 & ~7UL) || (flags & ~(uint64)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+    return -EINVAL;
+  int64 err = path_arg(p, tf->a1, tf->a0);
+  if (err < 0)
+    return err;
+  op_begin(p, 1);
+  return op_end(p, do_access(p, tf->a0, tf->a2));
+}
+
+int64 sys_faccessat(struct proc *p, int hart) { return access_call(p, 0); }
+int64 sys_faccessat2(struct proc *p, int hart) { return access_call(p, p->tf->a3); }
+
+// truncate(path, length).
+static int64 do_truncate_path(struct proc *p, uint64 len) {
+  int64 node = resolve(p, AT_FDCWD);
+  if (node < 0)
+    return node;
+  if (ns_virtual(node))
+    return ns_is_dir(node) ? -EISDIR : ns_writable(node) ? -EINVAL : -EROFS;
+  return fs_truncate(node, len);
+}
+
+int64 sys_truncate(struct proc *p, int hart) {
+  if ((int64)p->tf->a1 < 0)
+    return -EINVAL;
+  int64 err = path_arg(p, p->tf->a0, AT_FDCWD);
+  if (err < 0)
+    return err;
+  op_begin(p, 0);
+  return op_end(p, do_truncate_path(p, p->tf->a1));
+}
+
+// readlinkat: nothing is a symbolic link, so a name that exists gives EINVAL.
+int64 sys_readlinkat(struct proc *p, int hart) {
+  int64 err = path_arg(p, p->tf->a1, p->tf->a0);
+  if (err < 0)
+    return err;
+  op_begin(p, 1);
+  int64 node = resolve(p, p->tf->a0);
+  return op_end(p, node < 0 ? node : -EINVAL);
 }

@@ -323,18 +323,26 @@ int bitmap_check_used(uint32 b) {
 
 // ---- Truncating ----
 
-// Phase one of freeing every block of an inode: makes the indirect block
-// and the bitmap blocks resident and checks them. Returns how many
-// distinct blocks the change will log (the inode's block included), or AGAIN.
-int64 itrunc_plan(struct dinode *ip) {
+// Whether freeing the blocks from file block `from` on frees the
+// indirect block too (else it keeps entries below `from`).
+static int frees_indirect(uint32 from) { return from <= NDIRECT; }
+
+// Phase one of freeing the blocks of an inode from file block `from` on
+// (0: all of them): makes the indirect block and the bitmap blocks
+// resident and checks them. Returns how many distinct blocks the change
+// will log (the inode's block included), or AGAIN.
+int64 itrunc_plan(struct dinode *ip, uint32 from) {
   uint32 seen[8];
   int nseen = 0, many = 0;
+  // Slots: the direct blocks, the indirect block, then its entries.
   for (uint32 i = 0; i < NDIRECT + 1 + NINDIRECT; i++) {
     uint32 b;
     if (i < NDIRECT) {
-      b = ip->addrs[i];
+      b = i >= from ? ip->addrs[i] : 0;
     } else if (i == NDIRECT) {
-      b = ip->indirect;
+      b = frees_indirect(from) ? ip->indirect : 0;
+    } else if (i - 1 < from) {
+      continue;
     } else {
       if (!ip->indirect)
         break;
@@ -362,31 +370,42 @@ int64 itrunc_plan(struct dinode *ip) {
         many++;
     }
   }
-  return 1 + nseen + many;
+  int indirect_changes = ip->indirect && !frees_indirect(from);
+  return 1 + nseen + many + indirect_changes;
 }
 
-// Phase two: frees every block of the inode and sets its size to 0.
-void itrunc(struct dinode *ip, struct buf *ib) {
-  for (int i = 0; i < NDIRECT; i++)
+// Phase two: frees the blocks of the inode from file block `from` on; the
+// size becomes 0 when from is 0, else the caller sets it.
+void itrunc(struct dinode *ip, struct buf *ib, uint32 from) {
+  for (uint32 i = from; i < NDIRECT; i++)
     if (ip->addrs[i]) {
       bmark(ip->addrs[i], 0);
       ip->addrs[i] = 0;
     }
   if (ip->indirect) {
-    uint32 *entries = (uint32 *)bread_resident(ip->indirect)->data;
-    for (int i = 0; i < NINDIRECT; i++)
-      if (entries[i])
+    struct buf *indirect = bread_resident(ip->indirect);
+    uint32 *entries = (uint32 *)indirect->data;
+    uint32 first = frees_indirect(from) ? 0 : from - NDIRECT;
+    for (uint32 i = first; i < NINDIRECT; i++)
+      if (entries[i]) {
         bmark(entries[i], 0);
-    bmark(ip->indirect, 0);
-    ip->indirect = 0;
+        entries[i] = 0;
+      }
+    if (frees_indirect(from)) {
+      bmark(ip->indirect, 0);
+      ip->indirect = 0;
+    } else {
+      log_write(indirect);
+    }
   }
-  ip->size = 0;
+  if (from == 0)
+    ip->size = 0;
   log_write(ib);
 }
 
 // Phase two: the inode is no longer used.
 void ifree(uint32 inum, struct dinode *ip, struct buf *ib) {
-  itrunc(ip, ib);
+  itrunc(ip, ib, 0);
   memset(ip, 0, sizeof *ip);
   if (inum < inode_hint)
     inode_hint = inum;
@@ -396,11 +415,12 @@ void ifree(uint32 inum, struct dinode *ip, struct buf *ib) {
 
 static int name_is(const struct dirent *de, const char *name) { return strncmp(de->name, name, NAME_MAX_FS + 1) == 0; }
 
-// Scans directory dp for `name` (if not NULL): returns its inode number
-// (position in *found), 0 if absent, or AGAIN. Also
-// notes the first free slot in *slot (block 0: none) when slot is not
-// NULL. Blocks of no interest are released as the scan goes.
-int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot) {
+// Scans directory dp for the entry named `name` (if not NULL), or else
+// for one other than "." and ".." that names inode `inum` (if not 0):
+// returns its inode number (position in *found), 0 if absent, or AGAIN.
+// Also notes the first free slot in *slot (block 0: none) when slot is
+// not NULL. Blocks of no interest are released as the scan goes.
+static int64 dir_walk(struct dinode *dp, const char *name, uint32 inum, struct dirpos *found, struct dirpos *slot) {
   if (slot)
     slot->block = 0;
   uint32 nb = (dp->size + BSIZE - 1) / BSIZE;
@@ -427,7 +447,9 @@ int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct
         }
         continue;
       }
-      if (name && name_is(&de[i], name)) {
+      int match = name ? name_is(&de[i], name)
+                       : inum && de[i].inum == inum && !name_is(&de[i], ".") && !name_is(&de[i], "..");
+      if (match) {
         if (de[i].inum >= sb.ninodes) {
           op_fail(-EIO);
           return op.status;
@@ -445,6 +467,10 @@ int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct
   return 0;
 }
 
+int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot) {
+  return dir_walk(dp, name, 0, found, slot);
+}
+
 // Looks up `name` in directory `dinum`: the inode number, 0 if absent,
 // -ENOTDIR, or AGAIN.
 int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found) {
@@ -454,6 +480,23 @@ int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found) {
   if (dp->type != T_DIR)
     return -ENOTDIR;
   return dir_scan(dp, name, found, NULL);
+}
+
+// The name under which directory `dinum` holds inode `inum` (not "." or
+// ".."), into name: 1, 0 if it holds none, or AGAIN.
+int64 dir_name_of(uint32 dinum, uint32 inum, char *name) {
+  struct dinode *dp = iget_used(dinum, NULL);
+  if (!dp)
+    return op.status;
+  if (dp->type != T_DIR)
+    return -ENOTDIR;
+  struct dirpos pos;
+  int64 found = dir_walk(dp, NULL, inum, &pos, NULL);
+  if (found <= 0)
+    return found;
+  memcpy(name, ((struct dirent *)bread_resident(pos.block)->data)[pos.index].name, NAME_MAX_FS);
+  name[NAME_MAX_FS] = 0;
+  return 1;
 }
 
 // Whether directory dp holds nothing but "." and "..": 1, 0, or AGAIN.
@@ -560,10 +603,11 @@ void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *
 // that component (empty when the path names the starting directory
 // itself, such as "/"). Every directory on the way must exist. Returns 0,
 // a negative errno, or AGAIN.
-int64 path_parent(uint32 start, const char *path, struct pathres *r) {
+int64 path_parent(uint64 start, const char *path, struct pathres *r) {
   if (!path[0])
     return -ENOENT;
-  uint32 cur = path[0] == '/' ? ROOTINO : start;
+  r->too_long = 0;
+  uint64 cur = path[0] == '/' ? ROOTINO : start;
   const char *s = path;
   for (;;) {
     while (*s == '/')
@@ -578,23 +622,26 @@ int64 path_parent(uint32 start, const char *path, struct pathres *r) {
     while (*e && *e != '/')
       e++;
     uint64 len = e - s;
-    if (len > NAME_MAX_FS)
-      return -ENAMETOOLONG;
-    memcpy(r->name, s, len);
-    r->name[len] = 0;
     const char *rest = e;
     while (*rest == '/')
       rest++;
+    // A name longer than this file system's but within Linux's NAME_MAX
+    // cannot exist here: not found, as on Linux (creating it fails).
+    if (len > LINUX_NAME_MAX)
+      return -ENAMETOOLONG;
+    r->too_long = len > NAME_MAX_FS;
+    if (r->too_long && *rest)
+      return -ENOENT;
+    if (r->too_long)
+      len = 0;
+    memcpy(r->name, s, len);
+    r->name[len] = 0;
     if (!*rest) {
       r->parent = cur;
       r->must_be_dir = *e == '/';
-      // The parent must be a directory even when the name is absent.
-      struct dinode *dp = iget_used(cur, NULL);
-      if (!dp)
-        return op.status;
-      return dp->type == T_DIR ? 0 : -ENOTDIR;
+      return ns_check_dir(cur); // the parent must be a directory even when the name is absent
     }
-    int64 next = dir_lookup(cur, r->name, NULL);
+    int64 next = ns_lookup(cur, r->name, NULL);
     if (next < 0)
       return next;
     if (next == 0)
@@ -607,9 +654,11 @@ int64 path_parent(uint32 start, const char *path, struct pathres *r) {
 // The inode a path names (following r from path_parent): its number, or
 // 0 if absent, or <0 as above. *pos gets the entry's position.
 int64 path_final(const struct pathres *r, struct dirpos *pos) {
+  if (r->too_long)
+    return 0;
   if (!r->name[0]) {
     pos->block = 0;
     return r->parent;
   }
-  return dir_lookup(r->parent, r->name, pos);
+  return ns_lookup(r->parent, r->name, pos);
 }

@@ -22,6 +22,7 @@
 #define DIRENT_SIZE 64
 #define DPB (BSIZE / DIRENT_SIZE) // directory entries per block
 #define NAME_MAX_FS 59             // longest name (a 60-byte field, NUL-padded)
+#define LINUX_NAME_MAX 255         // a longer name is ENAMETOOLONG, a shorter one that does not fit ENOENT
 #define ROOTINO 1
 
 #define T_FREE 0
@@ -54,6 +55,30 @@ struct dirent {
   uint32 inum; // 0: a free slot
   char name[NAME_MAX_FS + 1];
 };
+
+// ---- The namespace (namespace.c) ----
+
+// Nodes from NS_BASE up are not on the file system: /bin, /dev and their files.
+#define NS_BASE (1ULL << 32)
+struct proc;
+struct file;
+static inline int ns_virtual(uint64 node) { return node >= NS_BASE; }
+#define NS_REMOVED_DIR (NS_BASE + 2) // a working directory that has been removed
+struct dirpos;
+struct uio;
+int ns_is_dir(uint64 node);
+int ns_writable(uint64 node);
+int64 ns_create_error(uint64 dir);
+int64 ns_lookup(uint64 dir, const char *name, struct dirpos *pos);
+int64 ns_check_dir(uint64 node);
+int64 ns_path_of(uint64 node, char *buf, uint64 size);
+int64 ns_open(uint64 node, int flags, struct file *f);
+int64 ns_stat(struct proc *p, uint64 node, uint64 ubuf);
+const char *ns_program(uint64 node, uint64 *size);
+const char *ns_first_program(uint64 *size);
+int64 ns_transfer(struct file *f, struct uio *u, int write);
+int64 ns_lseek(struct file *f, int64 off, int whence);
+int64 ns_getdents(struct proc *p, struct file *f, uint64 ubuf, uint64 count);
 
 // ---- Disk requests (virtio_blk.c) ----
 
@@ -107,7 +132,7 @@ struct mnode {
   uint64 dirty_seq; // the last transaction that changed it (fsync waits for it)
 };
 
-enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_CONSOLE_ERR, FT_INODE, FT_PIPE };
+enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_CONSOLE_ERR, FT_INODE, FT_PIPE, FT_VNODE };
 
 // An open file (Linux's file description): what open, pipe2 or the
 // console made, shared by the descriptors dup and fork make from it (fd.c).
@@ -121,6 +146,7 @@ struct file {
   uint64 off;
   struct mnode *m;    // FT_INODE
   struct pipe *pipe;  // FT_PIPE
+  uint64 node;        // FT_VNODE: /bin, /dev or one of their files (namespace.c)
 };
 
 // ---- Restartable calls (bio.c) ----
@@ -197,6 +223,9 @@ uint32 log_header_block(void);
 // ---- The disk (virtio_blk.c) ----
 
 void blk_submit(struct blk_req *r);
+void ramdisk_submit(struct blk_req *r);
+void ramdisk_poll(void);
+uint64 ramdisk_capacity_blocks(void);
 int blk_wait(struct blk_req *r);
 uint64 disk_capacity_blocks(void);
 
@@ -230,9 +259,10 @@ struct dir_add {
 
 // A path split by path_parent.
 struct pathres {
-  uint32 parent;
+  uint64 parent; // a node (namespace.c)
   char name[NAME_MAX_FS + 1]; // empty: the path names the start directory itself
   int must_be_dir;            // it ended with '/'
+  int too_long;               // the last name is longer than the file system allows: absent, cannot be created
 };
 
 struct dinode *iget(uint32 inum, struct buf **bp);
@@ -244,15 +274,16 @@ int64 ialloc_plan(void);
 struct dinode *ialloc_take(uint32 inum, int type, struct buf **bp);
 int balloc_plan(int want, uint32 *out);
 void bmark(uint32 b, int used);
-int64 itrunc_plan(struct dinode *ip);
-void itrunc(struct dinode *ip, struct buf *ib);
+int64 itrunc_plan(struct dinode *ip, uint32 from);
+void itrunc(struct dinode *ip, struct buf *ib, uint32 from);
 void ifree(uint32 inum, struct dinode *ip, struct buf *ib);
 int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot);
 int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found);
+int64 dir_name_of(uint32 dinum, uint32 inum, char *name);
 int64 dir_is_empty(struct dinode *dp);
 int64 dir_add_plan(struct dinode *dp, struct dir_add *plan);
 void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *plan, const char *name, uint32 inum);
-int64 path_parent(uint32 start, const char *path, struct pathres *r);
+int64 path_parent(uint64 start, const char *path, struct pathres *r);
 int64 path_final(const struct pathres *r, struct dirpos *pos);
 
 // ---- Open files (file.c) ----
@@ -261,7 +292,9 @@ void mnode_changed(uint32 inum);
 void mnode_put(struct mnode *m);
 int mnode_available(uint32 inum);
 int64 inode_fstat(struct proc *p, struct file *f, uint64 ubuf);
+int64 fs_truncate(uint32 inum, uint64 len);
 int64 inode_lseek(struct proc *p, struct file *f);
+int64 inode_whence_base(struct file *f, int whence);
 // Inside an attempt: read or write at f->off (or at the end, for O_APPEND), advancing it.
 int64 inode_read(struct proc *p, struct file *f, uint64 ubuf, uint64 n);
 int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n);

@@ -13,7 +13,8 @@
 static struct file *positioned_file(struct proc *p, int64 fd, int want_write, int64 *err) {
   struct file *f = fd_file(p, fd);
   // Linux checks that the file can be positioned before its access mode.
-  *err = !f ? -EBADF : f->type != FT_INODE ? -ESPIPE : !(want_write ? f->writable : f->readable) ? -EBADF : 0;
+  int seekable = f && (f->type == FT_INODE || f->type == FT_VNODE);
+  *err = !f ? -EBADF : !seekable ? -ESPIPE : !(want_write ? f->writable : f->readable) ? -EBADF : 0;
   return *err ? NULL : f;
 }
 
@@ -32,6 +33,12 @@ static int64 positioned(struct proc *p, int write) {
     return -EINVAL;
   uint64 saved = f->off;
   f->off = tf->a3;
+  if (f->type == FT_VNODE) {
+    struct uio u = {.p = p, .base = tf->a1, .len = tf->a2};
+    int64 r = ns_transfer(f, &u, write);
+    f->off = saved;
+    return r;
+  }
   op_begin(p, !write);
   int64 r = write ? inode_write(p, f, tf->a1, tf->a2) : inode_read(p, f, tf->a1, tf->a2);
   f->off = saved;
@@ -41,3 +48,67 @@ static int64 positioned(struct proc *p, int write) {
 int64 sys_pread64(struct proc *p, int hart) { return positioned(p, 0); }
 
 int64 sys_pwrite64(struct proc *p, int hart) { return positioned(p, 1); }
+
+// ---- ftruncate, truncate ----
+
+// Sets the size of inode `inum` to len. Blocks wholly past the new end
+// are freed; the bytes of the last block past it are zeroed, so that a
+// later extension reads zeros there, as every byte past the end must.
+int64 fs_truncate(uint32 inum, uint64 len) {
+  struct buf *ibuf;
+  struct dinode *ip = iget_used(inum, &ibuf);
+  if (!ip)
+    return op.status;
+  if (ip->type == T_DIR)
+    return -EISDIR;
+  if (len > MAXFILESIZE)
+    return -EFBIG;
+  if (len == ip->size)
+    return 0;
+  // The block holding the end that stays: zeroed from that end on.
+  uint64 keep_end = len < ip->size ? len : ip->size;
+  uint32 from = (len + BSIZE - 1) / BSIZE;
+  int64 tail = 0;
+  if (keep_end % BSIZE) {
+    tail = bmap(ip, keep_end / BSIZE);
+    if (tail < 0)
+      return tail;
+    if (tail && !bread(tail))
+      return op.status;
+  }
+  int64 logged = 1;
+  if (len < ip->size) {
+    logged = itrunc_plan(ip, from);
+    if (logged < 0)
+      return logged;
+  }
+  if (!log_room(logged + (tail != 0)))
+    return op.status;
+
+  if (tail) {
+    struct buf *b = bread_resident(tail);
+    memset(b->data + keep_end % BSIZE, 0, BSIZE - keep_end % BSIZE);
+    log_write(b);
+  }
+  if (len < ip->size)
+    itrunc(ip, ibuf, from);
+  ip->size = len;
+  log_write(ibuf);
+  mnode_changed(inum);
+  return 0;
+}
+
+int64 sys_ftruncate(struct proc *p, int hart) {
+  struct file *f = fd_file(p, p->tf->a0);
+  if (!f)
+    return -EBADF;
+  if ((int64)p->tf->a1 < 0)
+    return -EINVAL;
+  if (f->type != FT_INODE || !f->writable)
+    return -EINVAL; // Linux's answer for a pipe, a device or a file not open for writing
+  op_begin(p, 0);
+  return op_end(p, fs_truncate(f->m->inum, p->tf->a1));
+}
+
+// fallocate: not supported, so that a program falls back to writing.
+int64 sys_fallocate(struct proc *p, int hart) { return fd_file(p, p->tf->a0) ? -EOPNOTSUPP : -EBADF; }

@@ -2,6 +2,7 @@
 // kernel and becomes the master; every other hart waits until it is done,
 // then becomes a slave that only ever runs user code and the trap stub.
 #include "defs.h"
+#include "fs.h"
 #include "memlayout.h"
 #include "param.h"
 #include "proc.h"
@@ -108,7 +109,9 @@ static void start_programs(void) {
       arg_ptrs[k] = words[i + 1 + k];
   }
   char **argv = arg_ptrs, **envp = arg_ptrs + argc;
-  const char *elf = cpio_find(initrd, initrd_size, argv[0], &size);
+  // With an args file, argv[0] is the path the user gave (as qemu-riscv64
+  // passes it) and the program is the archive's; else argv[0] names it.
+  const char *elf = args ? ns_first_program(&size) : cpio_find(initrd, initrd_size, argv[0], &size);
   if (!elf) {
     printf("rvmsmp kernel: %s: not found in the initramfs\n", argv[0]);
     power_off(127);

@@ -327,6 +327,15 @@ static inline void wake_sleepers(void) __attribute__((always_inline));
 static inline void dispatch(void) __attribute__((always_inline));
 static inline int request_pending(void) __attribute__((always_inline));
 
+static void __attribute__((noinline, noreturn)) loop_with_disk(void);
+
+// A request from a slave, or (with a disk) completions the file system in
+// RAM has not yet delivered: the master has work before it runs a
+// process or sleeps.
+static inline __attribute__((always_inline)) int work_waiting(const int disk) {
+  return request_pending() || (disk && ramdisk_busy());
+}
+
 static inline __attribute__((always_inline, noreturn)) void resume_on_master(const int disk) {
   struct proc *p = running[0];
   uint64 deadline = slice_deadline();
@@ -354,13 +363,15 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
     dispatch();
     if (live_procs == 0 && (!disk || log_quiesce()))
       power_off(first_failure);
-    if (running[0] && !request_pending()) {
+    if (!disk && fs_mounted)
+      loop_with_disk(); // a call has just made the file system in RAM (ramdisk.c)
+    if (running[0] && !work_waiting(disk)) {
       if (may_return_to_user(running[0]))
         resume_on_master(disk);
       running[0] = NULL;
       continue;
     }
-    if (master_runs_user && !running[0] && ready_for(0) && !request_pending()) {
+    if (master_runs_user && !running[0] && ready_for(0) && !work_waiting(disk)) {
       struct proc *p = ready_pop_for(0);
       p->state = RUNNING;
       p->hart = 0;
@@ -373,7 +384,7 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
     }
     CSR_WRITE(stimecmp, next_wake());
     check_deadlock();
-    if (!request_pending())
+    if (!work_waiting(disk))
       wfi();
   }
 }

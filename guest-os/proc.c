@@ -102,6 +102,7 @@ static struct process *process_alloc(int pid) {
     ps->pid = pid;
     ps->pgid = ps->sid = pid;
     ps->umask = 022;
+    ps->cwd = 1; // the root (ROOTINO)
     ps->exit_signal = SIGCHLD;
     ps->state = PROCESS_LIVE;
     live_procs++;
@@ -252,6 +253,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
   ps->pgid = pp->pgid;
   ps->sid = pp->sid;
   ps->umask = pp->umask;
+  ps->cwd = pp->cwd;
   memcpy(ps->comm, pp->comm, sizeof ps->comm);
   t->sigmask = parent->sigmask;
   t->altstack_sp = parent->altstack_sp;
@@ -286,6 +288,14 @@ struct process *process_by_pid(int pid) {
     if (ps->state != PROCESS_FREE && ps->pid == pid)
       return ps;
   return NULL;
+}
+
+// Directory `node` has been removed: the processes working in it now work
+// in `gone`, where nothing can be found (as on Linux).
+void process_cwd_removed(uint64 node, uint64 gone) {
+  for (struct process *ps = processes; ps < &processes[NPROC]; ps++)
+    if (ps->state != PROCESS_FREE && ps->cwd == node)
+      ps->cwd = gone;
 }
 
 struct proc *thread_by_tid(int tid) {
@@ -537,6 +547,7 @@ static const char *wait_name(struct proc *p) {
   case WAIT_SIGNAL: return "waits for a signal";
   case WAIT_PIPE: return "waits on a pipe";
   case WAIT_CONSOLE: return "waits for console input";
+  case WAIT_LOCK: return "waits for a record lock";
   default: return "waits for I/O";
   }
 }

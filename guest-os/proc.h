@@ -59,6 +59,7 @@ enum wait_kind {
   WAIT_NOTHING = 0, WAIT_FUTEX = 1, WAIT_CHILD = 2, WAIT_VFORK = 3, WAIT_SIGNAL = 4, WAIT_SHOOTDOWN = 6,
   WAIT_PIPE = 7,    // a pipe's reader finds it empty, or its writer full (pipe.c)
   WAIT_CONSOLE = 8, // a reader of the console waits for input (console.c)
+  WAIT_LOCK = 9,    // F_SETLKW waits for a conflicting record lock to go (lock.c)
 };
 #define WAIT_SLEEP_REPORTED 5 // the kind BLOCK events give nanosleep
 
@@ -98,6 +99,7 @@ struct process {
   struct proc *threads;    // its live threads, linked by group_next
   int pgid, sid;
   uint32 umask;
+  uint64 cwd;              // the working directory: a node (namespace.c), shared by its threads
   struct fdtable *fds;     // its descriptors, one page (fd.c)
   struct ksigaction *actions; // one page, NSIG entries; NULL while every signal has its default
   uint64 pending;          // process-directed signals not yet delivered

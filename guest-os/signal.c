@@ -116,7 +116,8 @@ void signal_interrupt(struct proc *p) {
       copy_out(p->pagetable, p->sleep_rem_addr, rem, sizeof rem);
     }
     ready_push(p);
-  } else if (p->state == BLOCKED && (p->wait_kind == WAIT_CHILD || p->wait_kind == WAIT_PIPE || p->wait_kind == WAIT_CONSOLE)) {
+  } else if (p->state == BLOCKED && (p->wait_kind == WAIT_CHILD || p->wait_kind == WAIT_PIPE || p->wait_kind == WAIT_CONSOLE ||
+                                    p->wait_kind == WAIT_LOCK)) {
     // Waits that make their call again when woken.
     if (p->wait_kind == WAIT_CHILD)
       child_wait_forget(p);

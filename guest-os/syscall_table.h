@@ -4,12 +4,19 @@
 
 struct proc;
 
+#define SYS_getcwd 17
 #define SYS_dup 23
 #define SYS_dup3 24
 #define SYS_fcntl 25
 #define SYS_ioctl 29
 #define SYS_mkdirat 34
 #define SYS_unlinkat 35
+#define SYS_truncate 45
+#define SYS_ftruncate 46
+#define SYS_fallocate 47
+#define SYS_faccessat 48
+#define SYS_chdir 49
+#define SYS_fchdir 50
 #define SYS_openat 56
 #define SYS_close 57
 #define SYS_pipe2 59
@@ -54,6 +61,7 @@ struct proc;
 #define SYS_getpgid 155
 #define SYS_getsid 156
 #define SYS_setsid 157
+#define SYS_getgroups 158
 #define SYS_uname 160
 #define SYS_umask 166
 #define SYS_getcpu 168
@@ -76,13 +84,21 @@ struct proc;
 #define SYS_prlimit64 261
 #define SYS_getrandom 278
 #define SYS_clone3 435
+#define SYS_faccessat2 439
 
+int64 sys_getcwd(struct proc *p, int hart);
 int64 sys_dup(struct proc *p, int hart);
 int64 sys_dup3(struct proc *p, int hart);
 int64 sys_fcntl(struct proc *p, int hart);
 int64 sys_ioctl(struct proc *p, int hart);
 int64 sys_mkdirat(struct proc *p, int hart);
 int64 sys_unlinkat(struct proc *p, int hart);
+int64 sys_truncate(struct proc *p, int hart);
+int64 sys_ftruncate(struct proc *p, int hart);
+int64 sys_fallocate(struct proc *p, int hart);
+int64 sys_faccessat(struct proc *p, int hart);
+int64 sys_chdir(struct proc *p, int hart);
+int64 sys_fchdir(struct proc *p, int hart);
 int64 sys_openat(struct proc *p, int hart);
 int64 sys_close(struct proc *p, int hart);
 int64 sys_pipe2(struct proc *p, int hart);
@@ -126,6 +142,7 @@ int64 sys_setpgid(struct proc *p, int hart);
 int64 sys_getpgid(struct proc *p, int hart);
 int64 sys_getsid(struct proc *p, int hart);
 int64 sys_setsid(struct proc *p, int hart);
+int64 sys_getgroups(struct proc *p, int hart);
 int64 sys_uname(struct proc *p, int hart);
 int64 sys_umask(struct proc *p, int hart);
 int64 sys_getcpu(struct proc *p, int hart);
@@ -145,14 +162,22 @@ int64 sys_wait4(struct proc *p, int hart);
 int64 sys_prlimit64(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
 int64 sys_clone3(struct proc *p, int hart);
+int64 sys_faccessat2(struct proc *p, int hart);
 
 #define SYSCALL_TABLE_ENTRIES \
+  [SYS_getcwd] = sys_getcwd, \
   [SYS_dup] = sys_dup, \
   [SYS_dup3] = sys_dup3, \
   [SYS_fcntl] = sys_fcntl, \
   [SYS_ioctl] = sys_ioctl, \
   [SYS_mkdirat] = sys_mkdirat, \
   [SYS_unlinkat] = sys_unlinkat, \
+  [SYS_truncate] = sys_truncate, \
+  [SYS_ftruncate] = sys_ftruncate, \
+  [SYS_fallocate] = sys_fallocate, \
+  [SYS_faccessat] = sys_faccessat, \
+  [SYS_chdir] = sys_chdir, \
+  [SYS_fchdir] = sys_fchdir, \
   [SYS_openat] = sys_openat, \
   [SYS_close] = sys_close, \
   [SYS_pipe2] = sys_pipe2, \
@@ -197,6 +222,7 @@ int64 sys_clone3(struct proc *p, int hart);
   [SYS_getpgid] = sys_getpgid, \
   [SYS_getsid] = sys_getsid, \
   [SYS_setsid] = sys_setsid, \
+  [SYS_getgroups] = sys_getgroups, \
   [SYS_uname] = sys_uname, \
   [SYS_umask] = sys_umask, \
   [SYS_getcpu] = sys_getcpu, \
@@ -218,4 +244,5 @@ int64 sys_clone3(struct proc *p, int hart);
   [SYS_wait4] = sys_wait4, \
   [SYS_prlimit64] = sys_prlimit64, \
   [SYS_getrandom] = sys_getrandom, \
-  [SYS_clone3] = sys_clone3,
+  [SYS_clone3] = sys_clone3, \
+  [SYS_faccessat2] = sys_faccessat2,

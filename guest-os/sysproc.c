@@ -96,22 +96,20 @@ static int fetch_strings(struct proc *p, uint64 uarray, char **out, int room, ui
   return n;
 }
 
-// The program at `path`: the initramfs's files are the directory /bin
-// (and, as given to rvmsmp, the root).
-static const char *find_program(const char *path, uint64 *size) {
-  const char *name = path;
-  if (strncmp(name, "/bin/", 5) == 0)
-    name += 5;
-  if (!*name)
-    return NULL;
-  return cpio_find((const char *)boot.initrd_start, boot.initrd_end - boot.initrd_start, name, size);
-}
-
 int64 sys_execve(struct proc *p, int hart) {
   struct trapframe *tf = p->tf;
-  static char path[MAX_PATH];
-  if (copy_in_str(p->pagetable, path, tf->a0, sizeof path) < 0)
-    return uvm_translate(p->pagetable, tf->a0, PTE_R) ? -ENAMETOOLONG : -EFAULT;
+  static char path[FS_PATH];
+  // The program first: finding it may wait for the disk, and the call is
+  // then made again from the start.
+  uint64 size;
+  const char *elf;
+  int64 a0;
+  int64 found = fs_exec_lookup(p, tf->a0, &elf, &size, &a0);
+  if (found == -ERESTART)
+    return a0;
+  if (found < 0)
+    return found;
+  copy_in_str(p->pagetable, path, tf->a0, sizeof path); // it fits: fs_exec_lookup has read it
   uint64 used = 0;
   char **exec_argv = exec_ptrs;
   int argc = fetch_strings(p, tf->a1, exec_argv, MAXARG, &used);
@@ -121,10 +119,6 @@ int64 sys_execve(struct proc *p, int hart) {
   int envc = fetch_strings(p, tf->a2, exec_envp, MAXARG - argc, &used);
   if (envc < 0)
     return envc;
-  uint64 size;
-  const char *elf = find_program(path, &size);
-  if (!elf)
-    return -ENOENT;
   struct mm *mm = mm_create();
   if (!mm)
     return -ENOMEM;

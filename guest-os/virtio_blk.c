@@ -100,7 +100,7 @@ static struct {
 int disk_present; // a disk was found and set up; written once at boot
 
 // Whether a request is in flight or queued: its completion will wake someone.
-int disk_busy(void) { return disk_present && (vd.nfree != vd.qsize || vd.queue_head); }
+int disk_busy(void) { return (disk_present && (vd.nfree != vd.qsize || vd.queue_head)) || ramdisk_busy(); }
 
 #define REG(off) ((volatile uint32 *)(vd.base + (off)))
 
@@ -110,7 +110,7 @@ int disk_busy(void) { return disk_present && (vd.nfree != vd.qsize || vd.queue_h
 #define PLIC_S_THRESHOLD(hart) ((volatile uint32 *)(PLIC + 0x200000 + (2 * (hart) + 1) * 0x1000))
 #define PLIC_S_CLAIM(hart) ((volatile uint32 *)(PLIC + 0x200004 + (2 * (hart) + 1) * 0x1000))
 
-uint64 disk_capacity_blocks(void) { return vd.capacity / SECTORS_PER_BLOCK; }
+uint64 disk_capacity_blocks(void) { return ramdisk_present ? ramdisk_capacity_blocks() : vd.capacity / SECTORS_PER_BLOCK; }
 
 // Whether the transport at `base` holds a modern block device; sets it up
 // if so. Returns 0 on success.
@@ -226,6 +226,10 @@ static void notify(void) {
 
 // Starts a transfer; `done` runs when it has finished. Never waits.
 void blk_submit(struct blk_req *r) {
+  if (ramdisk_present) {
+    ramdisk_submit(r);
+    return;
+  }
   r->finished = 0;
   r->failed = 0;
   r->next = NULL;
@@ -284,6 +288,8 @@ static void virtio_blk_intr(void) {
 // Handles the disk's interrupt if it is pending (the master calls this
 // after every WFI, and when an interrupt took hart 0 out of user mode).
 void disk_poll(void) {
+  if (ramdisk_present)
+    ramdisk_poll();
   if (!(CSR_READ(sip) & IRQ_SEI))
     return;
   uint32 irq = *PLIC_S_CLAIM(0);

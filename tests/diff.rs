@@ -317,6 +317,7 @@ fn run_rvmsmp(elf: Vec<u8>) -> (Vec<u8>, ExitReason) {
     };
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     let workload = Workload {
+        argv0: None,
         name: "diff.elf".into(),
         program: elf,
         args: vec![],

@@ -69,6 +69,7 @@ pub fn run_bytes(spec: &Spec, name: &str, program: Vec<u8>) -> Run {
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     machine.bus.annotate.record = true;
     let workload = Workload {
+        argv0: None,
         name: name.to_string(),
         program,
         args: spec.args.iter().map(|s| s.as_bytes().to_vec()).collect(),
@@ -398,6 +399,7 @@ fn kernel_refuses_within(bytes: &[u8], mem_mib: u64, procs: usize, cycles: u64) 
     };
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     let workload = Workload {
+        argv0: None,
         name: "prog.elf".into(),
         program: bytes.to_vec(),
         args: Vec::new(),
@@ -442,6 +444,7 @@ fn host_refuses(bytes: &[u8], mem_mib: u64, procs: usize) -> Option<String> {
     };
     let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput)).unwrap();
     let workload = Workload {
+        argv0: None,
         name: "prog.elf".into(),
         program: bytes.to_vec(),
         args: Vec::new(),
@@ -543,6 +546,7 @@ fn statistics_keep_no_record_per_request_unless_recording() {
     };
     let mut machine = Machine::new(config, Box::new(std::io::sink()), Box::new(NoInput)).unwrap();
     let workload = Workload {
+        argv0: None,
         name: "syscall_mix.elf".into(),
         program,
         args: vec!["-k".into(), "1".into(), "-r".into(), "300".into()],

@@ -98,6 +98,7 @@ const EBADF: i64 = 9;
 const ECHILD: i64 = 10;
 const ENOMEM: i64 = 12;
 const EFAULT: i64 = 14;
+const ENOTDIR: i64 = 20;
 const EINVAL: i64 = 22;
 const ENOTTY: i64 = 25;
 const ESPIPE: i64 = 29;
@@ -704,8 +705,9 @@ impl Space {
     }
 
     /// copy_in_str with the kernel's 128-byte limit: true if it succeeds.
+    /// Whether a path (at most 256 bytes with its NUL, the kernel's limit) can be read.
     fn copy_in_str(&self, addr: u64) -> bool {
-        for i in 0..128 {
+        for i in 0..256 {
             let Some(a) = addr.checked_add(i) else { return false };
             if self.run(a, 1, R) != 1 {
                 return false;
@@ -736,6 +738,26 @@ impl Space {
         (fd == 1 || fd == 2) && self.closed & (1 << fd) == 0
     }
 
+    /// A call on a path none of the model's strings names a file by (they
+    /// are "/dev/console" and relative names of `a`s and `b`s), in Linux's
+    /// order: the string, an empty one, the directory a relative one starts
+    /// from (AT_FDCWD: the root, which lacks them; the console: not a
+    /// directory), then the walk.
+    fn lookup(&self, dirfd: u64, path: u64) -> i64 {
+        if !self.copy_in_str(path) {
+            return -EFAULT;
+        }
+        match self.copy_in(path, 1).map(|b| b[0]) {
+            Some(0) | Some(b'/') => return -ENOENT,
+            _ => {}
+        }
+        match dirfd as u32 as i32 {
+            -100 => -ENOENT,
+            fd if fd >= 0 && self.is_console(fd as u64) => -ENOTDIR,
+            _ => -EBADF,
+        }
+    }
+
     fn is_console(&self, fd: u64) -> bool {
         fd <= 2 && self.closed & (1 << fd) == 0
     }
@@ -757,7 +779,15 @@ impl Space {
     fn syscall(&mut self, nr: u64, mut a: [u64; 6]) -> i64 {
         if matches!(
             nr,
-            SYS_IOCTL | SYS_LSEEK | SYS_CLOSE | SYS_READ | SYS_WRITE | SYS_WRITEV | SYS_FSTAT | SYS_NEWFSTATAT
+            SYS_IOCTL
+                | SYS_LSEEK
+                | SYS_CLOSE
+                | SYS_READ
+                | SYS_WRITE
+                | SYS_WRITEV
+                | SYS_FSTAT
+                | SYS_NEWFSTATAT
+                | SYS_READLINKAT
         ) {
             a[0] = a[0] as u32 as u64; // Linux declares these descriptors `unsigned int` (newfstatat's `int`)
         }
@@ -831,17 +861,8 @@ impl Space {
                 }
                 total
             }
-            SYS_READLINKAT => {
-                if self.copy_in_str(a[1]) {
-                    -ENOENT
-                } else {
-                    -EFAULT
-                }
-            }
+            SYS_READLINKAT => self.lookup(a[0], a[1]),
             SYS_NEWFSTATAT => {
-                if !self.copy_in_str(a[1]) {
-                    return -EFAULT;
-                }
                 let empty = self.copy_in(a[1], 1).is_some_and(|b| b[0] == 0);
                 if empty && a[3] & 0x1000 != 0 {
                     if self.is_console(a[0]) {
@@ -850,7 +871,7 @@ impl Space {
                         -EBADF
                     }
                 } else {
-                    -ENOENT
+                    self.lookup(a[0], a[1])
                 }
             }
             SYS_FSTAT => {
@@ -1617,6 +1638,7 @@ fn run(program: &Program, cfg: &RunCfg) -> Outcome {
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     machine.bus.annotate.record = true;
     let workload = Workload {
+        argv0: None,
         name: "props".into(),
         program: program.elf.clone(),
         args: vec![],

@@ -10,6 +10,7 @@ fn options(harts: &str, program: &str, args: &[&str]) -> SweepOptions {
     SweepOptions {
         harts: HartRange::parse(harts).unwrap(),
         procs_per_slave: 1,
+        argv0: None,
         out: std::env::temp_dir().join("rvmsmp-sweep-unused"),
         jobs: 2,
         mem_mib: 64,

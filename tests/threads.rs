@@ -61,6 +61,7 @@ fn futex_check(i: &Interleaving, args: &[String]) -> (String, ExitReason) {
     };
     let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
     let workload = Workload {
+        argv0: None,
         name: "futex_check".into(),
         program: std::fs::read(program_path("futex_check")).unwrap(),
         args: args.iter().map(|a| a.clone().into_bytes()).collect(),
@@ -167,6 +168,7 @@ fn threaded_runs_repeat_exactly() {
         };
         let mut machine = Machine::new(config, Box::new(out.clone()), Box::new(NoInput)).unwrap();
         let workload = Workload {
+            argv0: None,
             name: "futex_check".into(),
             program: std::fs::read(program_path("futex_check")).unwrap(),
             args: args.iter().map(|a| a.clone().into_bytes()).collect(),

@@ -30,6 +30,7 @@ fn traced_run(harts: usize, program: &str, args: &[&str], setup: impl FnOnce(&mu
     machine.record_timelines();
     machine.bus.annotate.record = true;
     let mut workload = Workload {
+        argv0: None,
         name: format!("{program}.elf"),
         program: std::fs::read(program_path(program)).unwrap(),
         args: args.iter().map(|s| s.as_bytes().to_vec()).collect(),

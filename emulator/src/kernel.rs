@@ -18,8 +18,12 @@ pub const KERNEL_ELF: &[u8] = include_bytes!("../../guest-os/build/kernel.elf");
 /// What to run on the kernel.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    /// The program's file name inside the initramfs (and its `argv[0]`).
+    /// The program's file name inside the initramfs (`/bin/NAME` in the guest).
     pub name: String,
+    /// Its `argv[0]`: the program's path as the user gave it, so that a
+    /// program that prints its own name prints what it does under
+    /// qemu-riscv64 (None: `name`).
+    pub argv0: Option<Vec<u8>>,
     pub program: Vec<u8>,
     /// `argv[1..]`, byte for byte.
     pub args: Vec<Vec<u8>>,
@@ -168,7 +172,8 @@ pub const MAX_ARGV: usize = 32768;
 /// and a NUL; then the same for envp.
 pub fn args_file(w: &Workload) -> Vec<u8> {
     let mut out = Vec::new();
-    let argv = std::iter::once(w.name.as_bytes()).chain(w.args.iter().map(Vec::as_slice));
+    let argv0 = w.argv0.as_deref().unwrap_or(w.name.as_bytes());
+    let argv = std::iter::once(argv0).chain(w.args.iter().map(Vec::as_slice));
     for list in [argv.collect::<Vec<_>>(), w.env.iter().map(Vec::as_slice).collect()] {
         out.extend_from_slice(list.len().to_string().as_bytes());
         out.push(0);
@@ -199,7 +204,7 @@ pub fn check_command_line(w: &Workload) -> Result<(), EmuError> {
             String::from_utf8_lossy(entry)
         ));
     }
-    let argv = std::iter::once(w.name.as_bytes()).chain(w.args.iter().map(Vec::as_slice));
+    let argv = std::iter::once(w.argv0.as_deref().unwrap_or(w.name.as_bytes())).chain(w.args.iter().map(Vec::as_slice));
     let all: Vec<&[u8]> = argv.chain(w.env.iter().map(Vec::as_slice)).collect();
     if let Some(entry) = all.iter().find(|e| e.contains(&0)) {
         return refuse(format!(
@@ -327,6 +332,7 @@ mod tests {
 
     fn workload(args: &[&[u8]]) -> Workload {
         Workload {
+            argv0: None,
             name: "prog".into(),
             program: Vec::new(),
             args: args.iter().map(|a| a.to_vec()).collect(),
@@ -358,6 +364,7 @@ mod tests {
             assert!(check_command_line(&workload(ok)).is_ok());
         }
         let trailer = Workload {
+            argv0: None,
             name: CPIO_TRAILER.into(),
             ..workload(&[])
         };
@@ -373,6 +380,7 @@ mod tests {
         let err = check_command_line(&workload(&[b"a\0b"])).unwrap_err().to_string();
         assert!(err.contains("NUL"), "{err}");
         let no_equals = Workload {
+            argv0: None,
             env: vec![b"PATH".to_vec()],
             ..workload(&[])
         };
@@ -383,6 +391,7 @@ mod tests {
     #[test]
     fn the_args_file_counts_then_lists() {
         let w = Workload {
+            argv0: None,
             env: vec![b"A=1".to_vec()],
             ..workload(&[b"x y", b""])
         };
@@ -411,6 +420,7 @@ mod tests {
     #[test]
     fn bootargs_hold_only_the_options() {
         let w = Workload {
+            argv0: None,
             procs: 7,
             seed: 3,
             ..workload(&[b"a"])

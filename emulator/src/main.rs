@@ -59,8 +59,9 @@ convention). The guest console (UART at 0x10000000) is standard output and stand
 master: it alone runs the kernel, and every system call, fault and timer preemption on the other harts (the \
 slaves) is posted to it through shared memory and an inter-processor interrupt, served there, and answered. \
 PROG is a static RV64 Linux executable (the same file runs under qemu-riscv64); it reaches the kernel in a cpio \
-initramfs with its ARGS and environment byte for byte (docs/kernel-interface.md), as with QEMU's -initrd. The \
-guest's standard output is rvmsmp's, its standard error and the kernel's messages rvmsmp's standard error, its \
+initramfs with its ARGS and environment byte for byte (docs/kernel-interface.md), as with QEMU's -initrd. In \
+the guest, / is the --disk image (without one, a file system in RAM with a writable /tmp), PROG is /bin/NAME, \
+and /dev has null, zero, full, random and urandom. The guest's standard output is rvmsmp's, its standard error and the kernel's messages rvmsmp's standard error, its \
 standard input rvmsmp's. The exit status is the first non-zero exit status among the processes, else 0."
     )]
     Run(RunArgs),
@@ -178,6 +179,7 @@ fn run_sweep(args: &SweepArgs) -> Result<ExitCode, EmuError> {
         seed: args.seed,
         slice_ticks: args.slice,
         program_name: name.replace(char::is_whitespace, "_"),
+        argv0: Some(args.prog.as_os_str().as_bytes().to_vec()),
         program: bytes,
         args: bytes_of(&args.args),
         env: bytes_of(&args.env),
@@ -456,6 +458,7 @@ fn run_kernel(args: &RunArgs) -> Result<ExitCode, EmuError> {
         .unwrap_or_else(|| "prog".into());
     let workload = Workload {
         name: name.replace(char::is_whitespace, "_"),
+        argv0: Some(args.prog.as_os_str().as_bytes().to_vec()),
         program: bytes,
         args: bytes_of(&args.args),
         env: bytes_of(&args.env),

@@ -87,6 +87,8 @@ pub struct SweepOptions {
     pub seed: u64,
     pub slice_ticks: Option<u64>,
     pub program_name: String,
+    /// The program's argv[0], as the user gave its path (None: program_name).
+    pub argv0: Option<Vec<u8>>,
     pub program: Vec<u8>,
     /// argv[1..] and the environment, byte for byte.
     pub args: Vec<Vec<u8>>,
@@ -423,6 +425,7 @@ fn processes(options: &SweepOptions, harts: usize) -> usize {
 fn workload(options: &SweepOptions, processes: usize) -> Workload {
     Workload {
         name: options.program_name.clone(),
+        argv0: options.argv0.clone(),
         program: options.program.clone(),
         args: options.args.clone(),
         env: options.env.clone(),

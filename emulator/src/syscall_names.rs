@@ -2,12 +2,19 @@
 
 /// (number, name) of every system call the kernel serves.
 pub const SYSCALL_NAMES: &[(u64, &str)] = &[
+    (17, "getcwd"),
     (23, "dup"),
     (24, "dup3"),
     (25, "fcntl"),
     (29, "ioctl"),
     (34, "mkdirat"),
     (35, "unlinkat"),
+    (45, "truncate"),
+    (46, "ftruncate"),
+    (47, "fallocate"),
+    (48, "faccessat"),
+    (49, "chdir"),
+    (50, "fchdir"),
     (56, "openat"),
     (57, "close"),
     (59, "pipe2"),
@@ -52,6 +59,7 @@ pub const SYSCALL_NAMES: &[(u64, &str)] = &[
     (155, "getpgid"),
     (156, "getsid"),
     (157, "setsid"),
+    (158, "getgroups"),
     (160, "uname"),
     (166, "umask"),
     (168, "getcpu"),
@@ -74,4 +82,5 @@ pub const SYSCALL_NAMES: &[(u64, &str)] = &[
     (261, "prlimit64"),
     (278, "getrandom"),
     (435, "clone3"),
+    (439, "faccessat2"),
 ];
