@@ -100,6 +100,10 @@ int64 pipe_read(struct proc *p, struct file *f, struct uio *u);
 int64 pipe_write(struct proc *p, struct file *f, struct uio *u);
 int64 pipe_stat(struct proc *p, struct pipe *pi, uint64 ubuf);
 uint64 pipe_bytes(struct pipe *pi);
+int pipe_poll(struct pipe *pi, int reader, int writer);
+
+// poll.c
+void poll_notify(void);
 int64 fs_newfstatat(struct proc *p);
 int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0);
 

@@ -29,6 +29,13 @@ struct pipe {
 
 static struct pipe pipes[NPIPE];
 
+// A pipe changed: its waiters on that side, and every poller, look again.
+static void pipe_wake(struct waitq *q) {
+  waitq_wake_all(q);
+  poll_notify();
+}
+
+
 struct pipe *pipe_alloc(void) {
   for (struct pipe *pi = pipes; pi < &pipes[NPIPE]; pi++) {
     if (pi->used)
@@ -43,12 +50,32 @@ struct pipe *pipe_alloc(void) {
 
 uint64 pipe_bytes(struct pipe *pi) { return pi->wpos - pi->rpos; }
 
+// What poll reports for an open file of the pipe (one end or both), as
+// Linux's pipe_poll: readable with data or with no writers left (then
+// POLLHUP too), writable with room, POLLERR when no reader is left.
+int pipe_poll(struct pipe *pi, int reader, int writer) {
+  int ev = 0;
+  if (reader) {
+    if (pipe_bytes(pi) > 0)
+      ev |= 0x001 | 0x040; // POLLIN | POLLRDNORM
+    if (pi->writers == 0)
+      ev |= 0x010; // POLLHUP
+  }
+  if (writer) {
+    if (pipe_bytes(pi) < PIPE_SIZE)
+      ev |= 0x004 | 0x100; // POLLOUT | POLLWRNORM
+    if (pi->readers == 0)
+      ev |= 0x008; // POLLERR
+  }
+  return ev;
+}
+
 // An open file of one end (or both) is closed for the last time.
 void pipe_close(struct pipe *pi, int reader, int writer) {
   if (reader && --pi->readers == 0)
-    waitq_wake_all(&pi->wwait); // writers now get EPIPE
+    pipe_wake(&pi->wwait); // writers now get EPIPE
   if (writer && --pi->writers == 0)
-    waitq_wake_all(&pi->rwait); // readers now get end of file
+    pipe_wake(&pi->rwait); // readers now get end of file
   if (pi->readers || pi->writers)
     return;
   for (int i = 0; i < PIPE_PAGES; i++)
@@ -90,7 +117,7 @@ int64 pipe_read(struct proc *p, struct file *f, struct uio *u) {
     pi->rpos += n;
     done += n;
   }
-  waitq_wake_all(&pi->wwait);
+  pipe_wake(&pi->wwait);
   return done;
 }
 
@@ -112,7 +139,7 @@ int64 pipe_write(struct proc *p, struct file *f, struct uio *u) {
     if (room == 0 || (u->len <= PIPE_BUF && room < want)) {
       // Full, or too full for a write that must go in whole.
       if (done)
-        waitq_wake_all(&pi->rwait);
+        pipe_wake(&pi->rwait);
       if (f->nonblock)
         return done ? (int64)done : -EAGAIN;
       if (signal_pending(p))
@@ -123,7 +150,7 @@ int64 pipe_write(struct proc *p, struct file *f, struct uio *u) {
     uint64 slot = (pi->wpos % PIPE_SIZE) / PGSIZE;
     if (!pi->page[slot] && !(pi->page[slot] = kalloc())) {
       if (done)
-        waitq_wake_all(&pi->rwait);
+        pipe_wake(&pi->rwait);
       return done ? (int64)done : -ENOMEM;
     }
     uint64 in_page;
@@ -137,7 +164,7 @@ int64 pipe_write(struct proc *p, struct file *f, struct uio *u) {
     pi->wpos += n;
     done += n;
   }
-  waitq_wake_all(&pi->rwait);
+  pipe_wake(&pi->rwait);
   return done;
 }
 

@@ -509,6 +509,7 @@ void waitq_wake_all(struct waitq *q) {
     w->next = NULL;
     w->waitq = NULL;
     w->wait_kind = WAIT_NOTHING;
+    sleep_remove(w); // a poller's deadline
     ready_push(w);
   }
 }
@@ -527,6 +528,12 @@ void waitq_forget(struct proc *p) {
 
 // A sleeper whose time has come: nanosleep ends, a timed wait times out.
 void sleep_expired(struct proc *p) {
+  if (p->state == BLOCKED && p->wait_kind == WAIT_POLL) {
+    waitq_forget(p); // it makes its call again, and finds its deadline past
+    p->wait_kind = WAIT_NOTHING;
+    ready_push(p);
+    return;
+  }
   if (p->state == BLOCKED) {
     thread_wake(p, -ETIMEDOUT);
     return;
@@ -548,6 +555,7 @@ static const char *wait_name(struct proc *p) {
   case WAIT_PIPE: return "waits on a pipe";
   case WAIT_CONSOLE: return "waits for console input";
   case WAIT_LOCK: return "waits for a record lock";
+  case WAIT_POLL: return "waits in poll or select";
   default: return "waits for I/O";
   }
 }

@@ -60,6 +60,7 @@ enum wait_kind {
   WAIT_PIPE = 7,    // a pipe's reader finds it empty, or its writer full (pipe.c)
   WAIT_CONSOLE = 8, // a reader of the console waits for input (console.c)
   WAIT_LOCK = 9,    // F_SETLKW waits for a conflicting record lock to go (lock.c)
+  WAIT_POLL = 10,   // ppoll or pselect6 waits for a descriptor or its deadline (poll.c)
 };
 #define WAIT_SLEEP_REPORTED 5 // the kind BLOCK events give nanosleep
 
@@ -128,6 +129,8 @@ struct proc {
   uint64 sleep_rem_addr;   // user address for nanosleep's remaining time
   struct waitq *waitq;     // what a WAIT_PIPE or WAIT_CONSOLE thread waits on
   uint64 io_done;          // bytes a blocking pipe write moved before it waited
+  uint64 poll_deadline;    // a waiting ppoll or pselect6: its deadline (poll.c)
+  int poll_again;          // ... and its next attempt is the same call, made again
   uint64 clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
   uint64 sigmask;          // blocked signals
   uint64 saved_sigmask;    // the mask before rt_sigsuspend, restored after

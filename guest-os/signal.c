@@ -116,6 +116,15 @@ void signal_interrupt(struct proc *p) {
       copy_out(p->pagetable, p->sleep_rem_addr, rem, sizeof rem);
     }
     ready_push(p);
+  } else if (p->state == BLOCKED && p->wait_kind == WAIT_POLL) {
+    // poll and select are never restarted after a handler (signal(7)).
+    waitq_forget(p);
+    sleep_remove(p);
+    p->wait_kind = WAIT_NOTHING;
+    p->poll_again = 0;
+    p->tf->epc += 4;
+    p->tf->a0 = -EINTR;
+    ready_push(p);
   } else if (p->state == BLOCKED && (p->wait_kind == WAIT_CHILD || p->wait_kind == WAIT_PIPE || p->wait_kind == WAIT_CONSOLE ||
                                     p->wait_kind == WAIT_LOCK)) {
     // Waits that make their call again when woken.

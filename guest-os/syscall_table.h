@@ -28,6 +28,8 @@ struct proc;
 #define SYS_writev 66
 #define SYS_pread64 67
 #define SYS_pwrite64 68
+#define SYS_pselect6 72
+#define SYS_ppoll 73
 #define SYS_readlinkat 78
 #define SYS_newfstatat 79
 #define SYS_fstat 80
@@ -110,6 +112,8 @@ int64 sys_readv(struct proc *p, int hart);
 int64 sys_writev(struct proc *p, int hart);
 int64 sys_pread64(struct proc *p, int hart);
 int64 sys_pwrite64(struct proc *p, int hart);
+int64 sys_pselect6(struct proc *p, int hart);
+int64 sys_ppoll(struct proc *p, int hart);
 int64 sys_readlinkat(struct proc *p, int hart);
 int64 sys_newfstatat(struct proc *p, int hart);
 int64 sys_fstat(struct proc *p, int hart);
@@ -189,6 +193,8 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_writev] = sys_writev, \
   [SYS_pread64] = sys_pread64, \
   [SYS_pwrite64] = sys_pwrite64, \
+  [SYS_pselect6] = sys_pselect6, \
+  [SYS_ppoll] = sys_ppoll, \
   [SYS_readlinkat] = sys_readlinkat, \
   [SYS_newfstatat] = sys_newfstatat, \
   [SYS_fstat] = sys_fstat, \

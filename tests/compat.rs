@@ -13,7 +13,7 @@ use crate::kernel::Spec;
 use rvmsmp::devices::annotate::EventKind;
 use rvmsmp::ExitReason;
 
-const PROGRAMS: [&str; 10] = [
+const PROGRAMS: [&str; 11] = [
     "printf",
     "malloc",
     "strings",
@@ -24,6 +24,7 @@ const PROGRAMS: [&str; 10] = [
     "procs",
     "files",
     "namespace",
+    "poll",
 ];
 
 /// Programs for kernel features still being written (siginfo, demand-paged

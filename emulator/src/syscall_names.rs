@@ -26,6 +26,8 @@ pub const SYSCALL_NAMES: &[(u64, &str)] = &[
     (66, "writev"),
     (67, "pread64"),
     (68, "pwrite64"),
+    (72, "pselect6"),
+    (73, "ppoll"),
     (78, "readlinkat"),
     (79, "newfstatat"),
     (80, "fstat"),

@@ -169,6 +169,20 @@ sys_pwrite64:
         ecall
         ret
 
+.globl sys_pselect6
+.type sys_pselect6, @function
+sys_pselect6:
+        li a7, 72
+        ecall
+        ret
+
+.globl sys_ppoll
+.type sys_ppoll, @function
+sys_ppoll:
+        li a7, 73
+        ecall
+        ret
+
 .globl sys_readlinkat
 .type sys_readlinkat, @function
 sys_readlinkat:
