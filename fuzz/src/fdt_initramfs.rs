@@ -55,6 +55,7 @@ fn check(u: &mut Unstructured) -> Result<()> {
         return Ok(());
     }
     let workload = Workload {
+        argv0: None,
         name: u.arbitrary()?,
         args: u.arbitrary()?,
         env: u.arbitrary()?,

@@ -98,6 +98,7 @@ fn build(u: &mut Unstructured) -> Result<(Workload, MachineConfig, Vec<u8>)> {
         ..MachineConfig::default()
     };
     let workload = Workload {
+        argv0: None,
         name: NAME.into(),
         program: program(u)?,
         args: vec![],
