@@ -210,6 +210,7 @@ extern int live_procs;
 void futex_forget(struct proc *p);
 void futex_wake_word(struct proc *p, uint64 uaddr, int n);
 uint64 timespec_ticks(int64 sec, int64 nsec);
+uint64 deadline_after(uint64 ticks);
 
 // sysproc.c
 void child_wait_forget(struct proc *p);

@@ -627,7 +627,7 @@ int64 sys_fsync(struct proc *p, int hart) {
   if (!f)
     return -EBADF;
   if (f->type == FT_VNODE)
-    return ns_is_dir(f->node) || ns_program(f->node, &(uint64){0}) ? 0 : -EINVAL; // read-only; devices cannot
+    return ns_is_dir(f->node) || ns_is_program(f->node) ? 0 : -EINVAL; // read-only; devices cannot
   if (f->type != FT_INODE)
     return -EINVAL; // as Linux for a terminal or a pipe
   op_begin(p, 1);
@@ -841,7 +841,7 @@ static int64 do_access(struct proc *p, int64 dirfd, uint64 mode) {
   if (node < 0)
     return node;
   int dir = ns_virtual(node) ? ns_is_dir(node) : 0;
-  int program = ns_virtual(node) && ns_program(node, &(uint64){0});
+  int program = ns_virtual(node) && ns_is_program(node);
   if (!ns_virtual(node)) {
     struct dinode *ip = iget_used(node, NULL);
     if (!ip)

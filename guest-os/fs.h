@@ -75,6 +75,7 @@ int64 ns_path_of(uint64 node, char *buf, uint64 size);
 int64 ns_open(uint64 node, int flags, struct file *f);
 int64 ns_stat(struct proc *p, uint64 node, uint64 ubuf);
 const char *ns_program(uint64 node, uint64 *size);
+int ns_is_program(uint64 node);
 const char *ns_first_program(uint64 *size);
 int64 ns_transfer(struct file *f, struct uio *u, int write);
 int64 ns_lseek(struct file *f, int64 off, int whence);

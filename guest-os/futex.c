@@ -13,8 +13,6 @@
 #include "riscv.h"
 #include "signal.h"
 
-#define TICKS_PER_SECOND 10000000UL
-#define NS_PER_TICK 100
 
 // Waiters by key, each chain in arrival order (a wake takes the oldest).
 static struct proc *chains[NFUTEX_HASH];
@@ -103,7 +101,8 @@ uint64 timespec_ticks(int64 sec, int64 nsec) {
   return ticks;
 }
 
-static uint64 deadline_after(uint64 ticks) {
+// The mtime value `ticks` from now, saturating short of -1 (which means "no deadline").
+uint64 deadline_after(uint64 ticks) {
   uint64 now = r_time();
   return ticks >= (uint64)-1 - now ? (uint64)-1 - 1 : now + ticks;
 }

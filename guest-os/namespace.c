@@ -255,6 +255,11 @@ const char *ns_program(uint64 node, uint64 *size) {
   return e.data;
 }
 
+int ns_is_program(uint64 node) {
+  uint64 size;
+  return ns_program(node, &size) != NULL;
+}
+
 // Moves bytes between the user's buffer and `src` (a program's bytes, or
 // NULL for zeros, or (uint8 *)1 for random bytes), at most `n`.
 static int64 fill_user(struct uio *u, const char *src, uint64 n) {

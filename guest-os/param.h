@@ -12,7 +12,8 @@
 #define ARG_MAX_BYTES (2 << 20) // most bytes argv and envp take (strings, NULs and pointers), as Linux
 #define USTACK_MAX_PAGES (USTACK_PAGES + ARG_MAX_BYTES / 4096 + 2) // room kept below USTACK_TOP
 #define DEFAULT_SLICE 20000 // round-robin time slice in mtime ticks (10 MHz): 2 ms
-#define MAX_PATH 128
+#define TICKS_PER_SECOND 10000000UL // mtime runs at 10 MHz on QEMU virt and rvmsmp
+#define NS_PER_TICK 100
 
 // The disk and the file system (only used when a disk is present).
 #define NBUF 512       // buffer cache: 4 KiB buffers (2 MiB when all are in use)

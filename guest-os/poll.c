@@ -30,7 +30,6 @@
 #define POLLRDNORM 0x040
 #define POLLWRNORM 0x100
 
-#define TICKS_PER_SECOND 10000000UL
 #define POLL_CONSOLE_TICKS 10000 // 1 ms
 #define MAX_POLL_FDS NOFILE
 #define FD_SETSIZE_BITS (NOFILE)
@@ -67,10 +66,7 @@ static int fd_events(struct proc *p, int fd, int *console) {
 static uint64 deadline_of(struct proc *p, uint64 ticks) {
   if (p->poll_again)
     return p->poll_deadline;
-  if (ticks == (uint64)-1)
-    return (uint64)-1;
-  uint64 now = r_time();
-  return ticks >= (uint64)-1 - now ? (uint64)-1 - 1 : now + ticks;
+  return ticks == (uint64)-1 ? (uint64)-1 : deadline_after(ticks);
 }
 
 // Reads a timespec argument into ticks (-1 for NULL): 0 or -EFAULT/-EINVAL.

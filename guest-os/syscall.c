@@ -11,9 +11,6 @@
 #include "riscv.h"
 #include "syscall_table.h"
 
-#define TICKS_PER_SECOND 10000000UL // mtime runs at 10 MHz on QEMU virt and rvmsmp
-#define NS_PER_TICK 100
-
 uint64 random_state; // seeded from the command line
 uint64 unknown_syscalls;
 

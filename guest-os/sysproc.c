@@ -424,8 +424,6 @@ int64 sys_sched_getparam(struct proc *p, int hart) {
 
 // ---- Sleeping ----
 
-#define TICKS_PER_SECOND 10000000UL
-#define NS_PER_TICK 100
 #define TIMER_ABSTIME 1
 
 // Puts p to sleep until `deadline` (mtime); nanosleep's remaining time is
