@@ -22,6 +22,7 @@
 #define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
+#define EXDEV 18
 #define ENOTDIR 20
 #define EISDIR 21
 #define EINVAL 22
@@ -32,6 +33,7 @@
 #define ENOSPC 28
 #define ESPIPE 29
 #define EROFS 30
+#define EMLINK 31
 #define EPIPE 32
 #define ERANGE 34
 #define ENAMETOOLONG 36
@@ -39,8 +41,27 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define EOPNOTSUPP 95
+#define EAFNOSUPPORT 97
 #define ETIMEDOUT 110
 #define ERESTART 512 // kernel-internal: the call waits and will be made again
+
+// Files (include/uapi/linux/stat.h, fcntl.h): file types in st_mode,
+// directory entry types, the *at calls' flags.
+#define S_IFMT 0170000
+#define S_IFIFO 0010000
+#define S_IFCHR 0020000
+#define S_IFDIR 0040000
+#define S_IFREG 0100000
+#define DT_CHR 2
+#define DT_DIR 4
+#define DT_REG 8
+#define AT_FDCWD (-100)
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define AT_REMOVEDIR 0x200
+#define AT_SYMLINK_FOLLOW 0x400
+#define AT_NO_AUTOMOUNT 0x800
+#define AT_EMPTY_PATH 0x1000
+#define AT_STATX_SYNC_TYPE 0x6000
 
 // Signals
 #define SIGHUP 1
@@ -160,6 +181,7 @@
 #define O_DIRECTORY 0200000
 #define O_NOFOLLOW 0400000
 #define O_CLOEXEC 02000000
+#define O_TMPFILE_BIT 020000000 // __O_TMPFILE (O_TMPFILE is it with O_DIRECTORY)
 #define F_DUPFD 0
 #define F_GETFD 1
 #define F_SETFD 2

@@ -118,6 +118,8 @@ void op_begin(struct proc *p, int readonly) {
   op.wait = WAIT_NONE;
   op.wait_buf = NULL;
   op.nplanned = 0;
+  if (!readonly && fs_mounted && orphans_queued())
+    orphans_reclaim();
 }
 
 int op_planned(uint32 b) {

@@ -46,7 +46,8 @@ int console_input_eof(void);
 int console_getc(void);
 int64 console_read_user(struct proc *p, struct file *f, struct uio *u);
 int64 console_write_user(struct proc *p, int fd, struct uio *u);
-int64 console_stat(struct proc *p, uint64 fd, uint64 ubuf);
+struct kstat;
+void console_kstat(uint64 fd, struct kstat *st);
 void console_poll(void);
 uint64 console_poll_deadline(void);
 
@@ -65,6 +66,7 @@ const char *cpio_find(const char *archive, uint64 size, const char *path, uint64
 extern int fs_mounted;
 void fs_mount(void);
 int log_quiesce(void);
+int orphans_drain(void);
 int64 sys_pread64(struct proc *p, int hart);
 int64 sys_pwrite64(struct proc *p, int hart);
 
@@ -98,7 +100,7 @@ struct pipe *pipe_alloc(void);
 void pipe_close(struct pipe *pi, int reader, int writer);
 int64 pipe_read(struct proc *p, struct file *f, struct uio *u);
 int64 pipe_write(struct proc *p, struct file *f, struct uio *u);
-int64 pipe_stat(struct proc *p, struct pipe *pi, uint64 ubuf);
+void pipe_kstat(struct pipe *pi, struct kstat *st);
 uint64 pipe_bytes(struct pipe *pi);
 int pipe_poll(struct pipe *pi, int reader, int writer);
 

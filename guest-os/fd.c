@@ -378,19 +378,6 @@ int64 sys_pipe2(struct proc *p, int hart) {
 
 // ---- Information ----
 
-int64 fd_stat(struct proc *p, int64 fd, uint64 ubuf) {
-  struct file *f = fd_file(p, fd);
-  if (!f)
-    return -EBADF;
-  switch (f->type) {
-  case FT_PIPE: return pipe_stat(p, f->pipe, ubuf);
-  case FT_INODE: return inode_fstat(p, f, ubuf);
-  case FT_VNODE: return ns_stat(p, f->node, ubuf);
-  default: return console_stat(p, f->type == FT_CONSOLE_IN ? 0 : f->type == FT_CONSOLE_OUT ? 1 : 2, ubuf);
-  }
-}
-
-int64 sys_fstat(struct proc *p, int hart) { return fd_stat(p, (int)p->tf->a0, p->tf->a1); }
 
 int64 sys_lseek(struct proc *p, int hart) {
   struct file *f = fd_file(p, (int)p->tf->a0);

@@ -13,22 +13,13 @@
 #include "proc.h"
 #include "riscv.h"
 
-#define AT_FDCWD (-100)
-#define AT_REMOVEDIR 0x200
-#define AT_EMPTY_PATH 0x1000
-
 #define SEEK_SET 0
 #define SEEK_CUR 1
 #define SEEK_END 2
 
-#define S_IFDIR 0040000
-#define S_IFREG 0100000
-
-#define DT_DIR 4
-#define DT_REG 8
-
 static struct mnode mnodes[NMNODE];
-static char path[FS_PATH]; // the path of the call in progress (only hart 0 runs calls)
+static char path[FS_PATH];  // the path of the call in progress (only hart 0 runs calls)
+static char path2[FS_PATH]; // the second path of rename and link
 static uint8 zeros[BSIZE];
 static uint8 dents[BSIZE]; // getdents64's output, built before it is copied out
 
@@ -62,13 +53,26 @@ static struct mnode *mnode_get(uint32 inum) {
       m->inum = inum;
       m->refs = 1;
       m->dirty_seq = 0;
+      m->orphan = 0;
       return m;
     }
   panic("mnode_get: no free mnode");
 }
 
 // An open file of the inode is closed for the last time.
-void mnode_put(struct mnode *m) { m->refs--; }
+void mnode_put(struct mnode *m) {
+  if (--m->refs == 0 && m->orphan)
+    orphan_queue(m->inum);
+}
+
+// Inode inum has lost its last name: if it is open, it lives on until the
+// last close (orphan.c). Returns whether it is open.
+int mnode_orphan(uint32 inum) {
+  struct mnode *m = mnode_find(inum);
+  if (m)
+    m->orphan = 1;
+  return m != NULL;
+}
 
 // An inode changed in the open transaction: fsync on it must wait for that.
 void mnode_changed(uint32 inum) {
@@ -80,17 +84,19 @@ void mnode_changed(uint32 inum) {
 // ---- User memory ----
 
 // Copies a path from user memory: 0, -EFAULT or -ENAMETOOLONG.
-static int64 fetch_path(struct proc *p, uint64 va) {
+static int64 fetch_path_into(struct proc *p, uint64 va, char *buf) {
   for (uint64 i = 0; i < FS_PATH; i++) {
     uint64 pa = uvm_translate(p->pagetable, va + i, PTE_R);
     if (!pa)
       return -EFAULT;
-    path[i] = *(char *)pa;
-    if (!path[i])
+    buf[i] = *(char *)pa;
+    if (!buf[i])
       return 0;
   }
   return -ENAMETOOLONG;
 }
+
+static int64 fetch_path(struct proc *p, uint64 va) { return fetch_path_into(p, va, path); }
 
 // How many of the len bytes at va are user memory with permission `need`
 // (counted in whole pages from the start).
@@ -106,8 +112,8 @@ static uint64 user_prefix(struct proc *p, uint64 va, uint64 len, int need) {
 
 // The directory a relative path starts from: the working directory for
 // AT_FDCWD, else an open directory (a node, namespace.c).
-static int64 start_dir(struct proc *p, int64 dirfd) {
-  if (path[0] == '/')
+static int64 start_dir_of(struct proc *p, int64 dirfd, const char *pth) {
+  if (pth[0] == '/')
     return ROOTINO;
   if ((int)dirfd == AT_FDCWD)
     return p->process->cwd;
@@ -121,6 +127,8 @@ static int64 start_dir(struct proc *p, int64 dirfd) {
   return f->m->inum; // path_parent checks that it is a directory
 }
 
+static int64 start_dir(struct proc *p, int64 dirfd) { return start_dir_of(p, dirfd, path); }
+
 // The file system is there for a call on a path: without a disk, the
 // first such call makes the file system in RAM (ramdisk.c). 0 or -ENOMEM.
 static int64 fs_ready(void) {
@@ -132,7 +140,7 @@ static int64 fs_ready(void) {
 // Copies the call's path and makes sure the file system is there: 0 or
 // an errno, in Linux's order (the string, an empty one, the directory a
 // relative one starts from, then the walk).
-static int64 path_arg(struct proc *p, uint64 va, int64 dirfd) {
+int64 path_arg(struct proc *p, uint64 va, int64 dirfd) {
   int64 err = fetch_path(p, va);
   if (err < 0)
     return err;
@@ -231,65 +239,59 @@ int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   }
   if (missing)
     return op.status;
-  int need_indirect = 0;
-  for (uint32 i = 0; i < nfb && !ip->indirect; i++)
-    if (!blk[i] && first + i >= NDIRECT)
-      need_indirect = 1;
-  uint32 alloc[MAXOPDATA + 1];
+  // The index blocks the holes need; need[i]: the blocks to allocate for
+  // a write of the first i + 1 file blocks.
+  struct map_plan m;
+  map_plan_init(&m);
+  int need[MAXOPDATA], nnew[MAXOPDATA], touched[MAXOPDATA];
+  for (uint32 i = 0, filled = 0; i < nfb; i++) {
+    if (!blk[i] && map_plan_add(ip, first + i, &m) < 0)
+      return op.status;
+    filled += !blk[i];
+    need[i] = filled + m.nnew;
+    nnew[i] = m.nnew;
+    touched[i] = m.ntouched;
+  }
+  uint32 alloc[MAXOPDATA + 4];
   int nalloc = 0;
-  if (holes) {
-    int got = balloc_plan(holes + need_indirect, alloc);
+  if (need[nfb - 1]) {
+    int got = balloc_plan(need[nfb - 1], alloc);
     if (got < 0)
       return got;
-    if (got < holes + need_indirect) {
+    if (got < need[nfb - 1]) {
       // The disk is nearly full: write as far as the free blocks go.
-      int avail = got - need_indirect;
       uint32 i = 0;
-      for (int used = 0; i < nfb; i++)
-        if (!blk[i] && used++ == avail)
-          break;
-      if (i == 0 || avail < 0)
+      while (i < nfb && need[i] <= got)
+        i++;
+      if (i == 0)
         return -ENOSPC;
       nfb = i;
-      end = (first + nfb) * BSIZE;
-      holes = avail;
-      if (need_indirect && first + nfb <= NDIRECT)
-        need_indirect = 0;
-      got = holes + need_indirect;
+      end = (first + nfb) * BSIZE < end ? (first + nfb) * BSIZE : end;
     }
-    nalloc = got;
+    nalloc = need[nfb - 1];
     for (int k = 0; k < nalloc; k++)
       if (!bget_whole(alloc[k]))
         return op.status;
   }
-  // The blocks this write logs: data, the inode, the indirect block, bitmap blocks.
-  int indirect_touched = need_indirect;
-  for (uint32 i = 0; i < nfb; i++)
-    if (!blk[i] && first + i >= NDIRECT)
-      indirect_touched = 1;
+  // The blocks this write logs: data, the inode, index blocks, bitmap blocks.
   int bitmaps = 0;
   for (int k = 0; k < nalloc; k++)
     if (k == 0 || alloc[k] / BPB != alloc[k - 1] / BPB)
       bitmaps++;
-  if (!log_room(nfb + 1 + indirect_touched + bitmaps))
+  if (!log_room(nfb + 1 + touched[nfb - 1] + bitmaps))
     return op.status;
 
-  // Phase two: everything is resident; nothing can fail.
-  int k = 0;
-  if (need_indirect) {
-    struct buf *nb = bread_resident_new(alloc[k]);
-    bmark(alloc[k++], 1);
-    ip->indirect = nb->blockno;
-    log_write(nb);
-  }
+  // Phase two: everything is resident; nothing can fail. The first blocks
+  // planned become index blocks, the rest data.
+  struct block_source index = {alloc, 0};
+  int k = nnew[nfb - 1];
   for (uint32 i = 0; i < nfb; i++) {
     uint64 bs = (first + i) * BSIZE;
     uint64 lo = off > bs ? off : bs, hi = end < bs + BSIZE ? end : bs + BSIZE;
     struct buf *b;
     if (!blk[i]) {
       b = bread_resident_new(alloc[k]);
-      bmark(alloc[k++], 1);
-      bmap_set(ip, first + i, b->blockno);
+      map_install(ip, first + i, alloc[k++], &index);
     } else {
       b = bread_resident(blk[i]);
       if (lo > bs && ip->size < lo && ip->size > bs) // bytes between the old end and the write read as zeros
@@ -301,6 +303,7 @@ int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
   }
   if (end > ip->size)
     ip->size = end;
+  inode_touch(ip, TOUCH_MTIME | TOUCH_CTIME);
   log_write(ibuf);
   f->m->dirty_seq = log_open_seq();
   f->off = end;
@@ -310,7 +313,7 @@ int64 inode_write(struct proc *p, struct file *f, uint64 ubuf, uint64 n) {
 // ---- Opening, closing, duplicating ----
 
 // Phase one and two of creating `name` in directory r->parent.
-static int64 create(struct pathres *r, int type) {
+static int64 create(struct pathres *r, int type, int mode) {
   if (r->too_long)
     return -ENAMETOOLONG;
   if (strcmp(r->name, ".") == 0 || strcmp(r->name, "..") == 0)
@@ -341,10 +344,11 @@ static int64 create(struct pathres *r, int type) {
     return op.status;
 
   struct buf *ibuf;
-  struct dinode *ip = ialloc_take(inum, type, &ibuf);
+  struct dinode *ip = ialloc_take(inum, type, mode, &ibuf);
   if (type == T_DIR) {
     struct buf *db = bread_resident_new(data);
     bmark(data, 1);
+    ip->nblocks = 1;
     struct dirent *de = (struct dirent *)db->data;
     de[0].inum = inum;
     de[0].name[0] = '.';
@@ -362,6 +366,8 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
   int acc = flags & O_ACCMODE;
   if (acc == 3)
     return -EINVAL;
+  if (flags & O_TMPFILE_BIT)
+    return -EOPNOTSUPP; // no unnamed files: glibc's tmpfile falls back to a named one
   int64 start = start_dir(p, dirfd);
   if (start < 0)
     return start;
@@ -398,7 +404,7 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
       return -EISDIR;
     if (!mnode_available(0))
       return -ENFILE;
-    inum = create(&r, T_FILE);
+    inum = create(&r, T_FILE, (int)p->tf->a3 & ~p->process->umask);
     if (inum < 0)
       return inum;
     changed = 1;
@@ -417,13 +423,10 @@ static int64 do_openat(struct proc *p, int64 dirfd, int flags) {
     }
     if (!mnode_available(inum))
       return -ENFILE;
-    if ((flags & O_TRUNC) && ip->type == T_FILE && (ip->size || ip->addrs[0] || ip->indirect)) {
-      int64 logged = itrunc_plan(ip, 0);
-      if (logged < 0)
-        return logged;
-      if (!log_room(logged))
+    if ((flags & O_TRUNC) && ip->type == T_FILE && ip->size) {
+      if (ishrink(inum, 0, 0) < 0)
         return op.status;
-      itrunc(ip, ibuf, 0);
+      inode_touch(ip, TOUCH_MTIME | TOUCH_CTIME);
       changed = 1;
     }
   }
@@ -448,43 +451,52 @@ int64 sys_openat(struct proc *p, int hart) {
 
 // ---- Information ----
 
-static int64 stat_inode(struct proc *p, uint32 inum, uint64 ubuf) {
+// What stat reports of inode `inum`: 0 or AGAIN.
+static int64 inode_kstat(uint32 inum, struct kstat *st) {
   struct dinode *ip = iget_used(inum, NULL);
   if (!ip)
     return op.status;
-  uint64 blocks = 0;
-  for (int i = 0; i < NDIRECT; i++)
-    blocks += ip->addrs[i] != 0;
-  if (ip->indirect) {
-    int64 b = bmap(ip, NDIRECT); // makes the indirect block resident (and checks it)
-    if (b < 0)
-      return b;
-    struct buf *ib = bread_resident(ip->indirect);
-    blocks++;
-    for (int i = 0; i < NINDIRECT; i++)
-      blocks += ((uint32 *)ib->data)[i] != 0;
-  }
+  memset(st, 0, sizeof *st);
+  st->dev = 0x800; // as a first disk would be (8:0)
+  st->ino = inum;
+  st->mode = (ip->type == T_DIR ? S_IFDIR : S_IFREG) | ip->mode;
+  st->nlink = ip->nlink;
+  st->uid = ip->uid;
+  st->gid = ip->gid;
+  st->size = ip->size;
+  st->blksize = BSIZE;
+  st->blocks = (int64)ip->nblocks * (BSIZE / 512);
+  st->atime = ip->atime_sec;
+  st->atime_nsec = ip->atime_nsec;
+  st->mtime = ip->mtime_sec;
+  st->mtime_nsec = ip->mtime_nsec;
+  st->ctime = ip->ctime_sec;
+  st->ctime_nsec = ip->ctime_nsec;
+  return 0;
+}
+
+// What stat reports of a node: 0, an errno, or AGAIN. Inside an attempt.
+int64 node_kstat(uint64 node, struct kstat *st) {
+  return ns_virtual(node) ? ns_kstat(node, st) : inode_kstat(node, st);
+}
+
+static int64 stat_to_user(struct proc *p, uint64 node, uint64 ubuf) {
   struct kstat st;
-  memset(&st, 0, sizeof st);
-  st.dev = 0x800; // as a first disk would be (8:0)
-  st.ino = inum;
-  st.mode = ip->type == T_DIR ? S_IFDIR | 0755 : S_IFREG | 0644;
-  st.nlink = ip->nlink;
-  st.size = ip->size;
-  st.blksize = BSIZE;
-  st.blocks = blocks * (BSIZE / 512);
+  int64 err = node_kstat(node, &st);
+  if (err < 0)
+    return err;
   return copy_out(p->pagetable, ubuf, &st, sizeof st) < 0 ? -EFAULT : 0;
 }
 
 // fstat(2) of an open inode.
 int64 inode_fstat(struct proc *p, struct file *f, uint64 ubuf) {
   op_begin(p, 1);
-  return op_end(p, stat_inode(p, f->m->inum, ubuf));
+  return op_end(p, stat_to_user(p, f->m->inum, ubuf));
 }
 
 // The node the call's path names from dirfd: >0, or an errno (-ENOENT
 // when absent), or AGAIN. Inside an attempt.
-static int64 resolve(struct proc *p, int64 dirfd) {
+int64 resolve(struct proc *p, int64 dirfd) {
   int64 start = start_dir(p, dirfd);
   if (start < 0)
     return start;
@@ -505,7 +517,7 @@ static int64 do_stat_path(struct proc *p, int64 dirfd, uint64 ubuf) {
   int64 node = resolve(p, dirfd);
   if (node < 0)
     return node;
-  return ns_virtual(node) ? ns_stat(p, node, ubuf) : stat_inode(p, node, ubuf);
+  return stat_to_user(p, node, ubuf);
 }
 
 // newfstatat(2) with a path.
@@ -662,7 +674,7 @@ static int64 do_mkdirat(struct proc *p, int64 dirfd) {
     return -EEXIST;
   if (ns_virtual(r.parent))
     return ns_create_error(r.parent);
-  inum = create(&r, T_DIR);
+  inum = create(&r, T_DIR, (int)p->tf->a2 & ~p->process->umask);
   return inum < 0 ? inum : 0;
 }
 
@@ -714,28 +726,29 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
     if (r.must_be_dir)
       return -ENOTDIR;
   }
-  if (mnode_find(inum))
-    return -EBUSY; // open somewhere: see README (no orphan inodes on disk)
-  int freeing = ip->nlink <= 1;
-  int64 logged = 2; // the directory block and the inode
-  if (freeing) {
-    logged = itrunc_plan(ip, 0);
-    if (logged < 0)
-      return logged;
-    logged++;
-  }
-  if (!log_room(logged))
+  int freeing = ip->nlink <= 1 && !mnode_find(inum); // an open file's inode lives on (orphan.c)
+  // The directory block, its inode (the times) and the inode.
+  if (freeing && ishrink(inum, 0, 3) < 0)
+    return op.status;
+  if (!log_room(3))
     return op.status;
 
   struct buf *db = bread_resident(pos.block);
   memset((struct dirent *)db->data + pos.index, 0, sizeof(struct dirent));
   log_write(db);
+  struct buf *pbuf;
+  struct dinode *dp = iget_resident(r.parent, &pbuf);
+  inode_touch(dp, TOUCH_MTIME | TOUCH_CTIME);
+  log_write(pbuf);
   if (rmdir)
     process_cwd_removed(inum, NS_REMOVED_DIR);
+  ip = iget_resident(inum, &ibuf);
   if (freeing) {
     ifree(inum, ip, ibuf);
   } else {
-    ip->nlink--;
+    if (--ip->nlink == 0)
+      mnode_orphan(inum);
+    inode_touch(ip, TOUCH_CTIME);
     log_write(ibuf);
   }
   mnode_changed(r.parent);
@@ -751,6 +764,289 @@ int64 sys_unlinkat(struct proc *p, int hart) {
     return err;
   op_begin(p, 0);
   return op_end(p, do_unlinkat(p, tf->a0, (tf->a2 & AT_REMOVEDIR) != 0));
+}
+
+// Both paths of rename or link: the first in path (from olddirfd), the
+// second in path2 (from newdirfd). 0 or an errno, in Linux's order.
+static int64 two_path_args(struct proc *p, uint64 oldva, int64 olddirfd, uint64 newva, int64 newdirfd, int old_may_be_empty) {
+  int64 err = fetch_path(p, oldva);
+  if (err < 0)
+    return err;
+  if ((err = fetch_path_into(p, newva, path2)) < 0)
+    return err;
+  if (!path[0] && !old_may_be_empty)
+    return -ENOENT;
+  if (!path2[0])
+    return -ENOENT;
+  if (path[0] && (err = start_dir_of(p, olddirfd, path)) < 0)
+    return err;
+  if ((err = start_dir_of(p, newdirfd, path2)) < 0)
+    return err;
+  return fs_ready();
+}
+
+// Splits both paths: 0, an errno, or AGAIN.
+static int64 split_two(struct proc *p, int64 olddirfd, int64 newdirfd, struct pathres *ro, struct pathres *rn) {
+  int64 start = start_dir_of(p, olddirfd, path);
+  if (start < 0)
+    return start;
+  int64 err = path_parent(start, path, ro);
+  if (err < 0)
+    return err;
+  if ((start = start_dir_of(p, newdirfd, path2)) < 0)
+    return start;
+  return path_parent(start, path2, rn);
+}
+
+static int is_dot_or_dotdot(const char *name) { return strcmp(name, ".") == 0 || strcmp(name, "..") == 0; }
+
+// Whether directory `dir` is `anc` or lies below it: 1, 0, or AGAIN.
+static int64 dir_within(uint32 dir, uint32 anc) {
+  for (int depth = 0; depth < 4096; depth++) {
+    if (dir == anc)
+      return 1;
+    if (dir == ROOTINO)
+      return 0;
+    int64 up = dir_lookup(dir, "..", NULL);
+    if (up <= 0)
+      return up < 0 ? up : -EIO;
+    dir = up;
+  }
+  op_fail(-EIO); // a loop of ".." entries: the image is corrupt
+  return op.status;
+}
+
+#define RENAME_NOREPLACE 1
+#define RENAME_EXCHANGE 2
+#define RENAME_WHITEOUT 4
+
+// renameat2's work inside an attempt. An existing target is replaced in
+// its directory slot (a file by a file, a directory by a directory if the
+// target is empty); a directory moved to another parent gets its ".."
+// changed. Every change is one transaction, but freeing a replaced
+// file's blocks may take several before it (see ishrink).
+static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int flags) {
+  struct pathres ro, rn;
+  int64 err = split_two(p, olddirfd, newdirfd, &ro, &rn);
+  if (err < 0)
+    return err;
+  if (!ro.name[0] || !rn.name[0] || is_dot_or_dotdot(ro.name) || is_dot_or_dotdot(rn.name))
+    return -EBUSY;
+  struct dirpos opos, npos;
+  int64 oinum = path_final(&ro, &opos);
+  if (oinum <= 0)
+    return oinum < 0 ? oinum : -ENOENT;
+  if (rn.too_long)
+    return -ENAMETOOLONG;
+  int64 ninum = path_final(&rn, &npos);
+  if (ninum < 0)
+    return ninum;
+  if (ns_virtual(oinum) || ns_virtual(ninum))
+    return ns_virtual(ro.parent) || ns_virtual(rn.parent) ? -EROFS : -EBUSY; // read-only, or a mount point
+  if (ns_virtual(ro.parent) || ns_virtual(rn.parent))
+    return ns_virtual(ro.parent) && ns_virtual(rn.parent) ? -EROFS : -EXDEV;
+  if (ninum && (flags & RENAME_NOREPLACE))
+    return -EEXIST;
+  struct buf *obuf;
+  struct dinode *oip = iget_used(oinum, &obuf);
+  if (!oip)
+    return op.status;
+  int is_dir = oip->type == T_DIR;
+  if (!is_dir && (ro.must_be_dir || rn.must_be_dir))
+    return -ENOTDIR;
+  if (ninum == oinum)
+    return 0; // two names of one file: nothing happens
+  int freeing = 0;
+  if (ninum) {
+    struct dinode *nip = iget_used(ninum, NULL);
+    if (!nip)
+      return op.status;
+    if (is_dir && nip->type != T_DIR)
+      return -ENOTDIR;
+    if (!is_dir && nip->type == T_DIR)
+      return -EISDIR;
+    if (is_dir) {
+      int64 empty = dir_is_empty(nip);
+      if (empty <= 0)
+        return empty < 0 ? empty : -ENOTEMPTY;
+    }
+    freeing = nip->nlink <= 1 && !mnode_find(ninum); // an open file's inode lives on (orphan.c)
+  }
+  int moves = ro.parent != rn.parent;
+  if (is_dir && moves) {
+    int64 inside = dir_within(rn.parent, oinum);
+    if (inside)
+      return inside < 0 ? inside : -EINVAL; // into itself
+  }
+  // The ".." entry of a directory that moves.
+  int64 dotdot_block = 0;
+  if (is_dir && moves) {
+    dotdot_block = bmap(oip, 0);
+    if (dotdot_block <= 0)
+      return dotdot_block < 0 ? dotdot_block : -EIO;
+    if (!bread(dotdot_block))
+      return op.status;
+  }
+  struct buf *nbuf;
+  struct dinode *ndp = iget_used(rn.parent, &nbuf);
+  if (!ndp)
+    return op.status;
+  struct dir_add plan;
+  int64 logged = 0;
+  if (!ninum && (logged = dir_add_plan(ndp, &plan)) < 0)
+    return logged;
+  // The old entry's block, both parents' inodes, the moved inode, the
+  // replaced one, the new entry's block, the ".." block.
+  logged += 7;
+  if (freeing && ishrink(ninum, 0, logged) < 0)
+    return op.status;
+  if (!log_room(logged))
+    return op.status;
+
+  if (ninum) {
+    struct buf *b = bread_resident(npos.block);
+    ((struct dirent *)b->data)[npos.index].inum = oinum;
+    log_write(b);
+    struct buf *rbuf;
+    struct dinode *rip = iget_resident(ninum, &rbuf);
+    if (is_dir)
+      process_cwd_removed(ninum, NS_REMOVED_DIR);
+    if (freeing) {
+      ifree(ninum, rip, rbuf);
+    } else {
+      if (--rip->nlink == 0)
+        mnode_orphan(ninum);
+      inode_touch(rip, TOUCH_CTIME);
+      log_write(rbuf);
+    }
+    ndp = iget_resident(rn.parent, &nbuf);
+    inode_touch(ndp, TOUCH_MTIME | TOUCH_CTIME);
+    log_write(nbuf);
+    mnode_changed(rn.parent);
+  } else {
+    dir_add(rn.parent, ndp, nbuf, &plan, rn.name, oinum);
+  }
+  struct buf *ob = bread_resident(opos.block);
+  memset((struct dirent *)ob->data + opos.index, 0, sizeof(struct dirent));
+  log_write(ob);
+  struct buf *pbuf;
+  struct dinode *odp = iget_resident(ro.parent, &pbuf);
+  inode_touch(odp, TOUCH_MTIME | TOUCH_CTIME);
+  log_write(pbuf);
+  mnode_changed(ro.parent);
+  if (dotdot_block) {
+    struct buf *b = bread_resident(dotdot_block);
+    ((struct dirent *)b->data)[1].inum = rn.parent;
+    log_write(b);
+  }
+  oip = iget_resident(oinum, &obuf);
+  inode_touch(oip, TOUCH_CTIME);
+  log_write(obuf);
+  mnode_changed(oinum);
+  return 0;
+}
+
+static int64 renameat(struct proc *p, int flags) {
+  struct trapframe *tf = p->tf;
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) ||
+      ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)))
+    return -EINVAL;
+  if (flags & (RENAME_EXCHANGE | RENAME_WHITEOUT))
+    return -EINVAL; // not supported (see README)
+  int64 err = two_path_args(p, tf->a1, tf->a0, tf->a3, tf->a2, 0);
+  if (err < 0)
+    return err;
+  op_begin(p, 0);
+  return op_end(p, do_renameat(p, tf->a0, tf->a2, flags));
+}
+
+int64 sys_renameat2(struct proc *p, int hart) { return renameat(p, (int)p->tf->a4); }
+
+// linkat's work inside an attempt: a new name for a file (old_inum, when
+// the old path is empty and AT_EMPTY_PATH names an open file).
+static int64 do_linkat(struct proc *p, int64 olddirfd, int64 newdirfd, int64 fd_inum) {
+  struct pathres ro, rn;
+  int64 oinum = fd_inum;
+  int64 start, err;
+  if (!oinum) {
+    if ((start = start_dir_of(p, olddirfd, path)) < 0)
+      return start;
+    if ((err = path_parent(start, path, &ro)) < 0)
+      return err;
+    struct dirpos opos;
+    oinum = path_final(&ro, &opos);
+    if (oinum <= 0)
+      return oinum < 0 ? oinum : -ENOENT;
+  }
+  if ((start = start_dir_of(p, newdirfd, path2)) < 0)
+    return start;
+  if ((err = path_parent(start, path2, &rn)) < 0)
+    return err;
+  if (!rn.name[0] || is_dot_or_dotdot(rn.name))
+    return -EEXIST;
+  if (rn.too_long)
+    return -ENAMETOOLONG;
+  struct dirpos npos;
+  int64 ninum = path_final(&rn, &npos);
+  if (ninum < 0)
+    return ninum;
+  if (ninum)
+    return -EEXIST;
+  if (ns_virtual(oinum))
+    return ns_is_dir(oinum) ? -EPERM : -EXDEV;
+  if (ns_virtual(rn.parent))
+    return -EXDEV;
+  struct buf *ibuf;
+  struct dinode *ip = iget_used(oinum, &ibuf);
+  if (!ip)
+    return op.status;
+  if (ip->type == T_DIR)
+    return -EPERM;
+  if (!fd_inum && ro.must_be_dir)
+    return -ENOTDIR;
+  if (ip->nlink == 0)
+    return -ENOENT; // unlinked while open
+  if (ip->nlink == 0xffff)
+    return -EMLINK;
+  struct buf *pbuf;
+  struct dinode *dp = iget_used(rn.parent, &pbuf);
+  if (!dp)
+    return op.status;
+  struct dir_add plan;
+  int64 logged = dir_add_plan(dp, &plan);
+  if (logged < 0)
+    return logged;
+  if (!log_room(logged + 1))
+    return op.status;
+
+  dir_add(rn.parent, dp, pbuf, &plan, rn.name, oinum);
+  ip = iget_resident(oinum, &ibuf);
+  ip->nlink++;
+  inode_touch(ip, TOUCH_CTIME);
+  log_write(ibuf);
+  mnode_changed(oinum);
+  return 0;
+}
+
+int64 sys_linkat(struct proc *p, int hart) {
+  struct trapframe *tf = p->tf;
+  if (tf->a4 & ~(uint64)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+    return -EINVAL;
+  int64 err = two_path_args(p, tf->a1, tf->a0, tf->a3, tf->a2, (tf->a4 & AT_EMPTY_PATH) != 0);
+  if (err < 0)
+    return err;
+  int64 fd_inum = 0;
+  if (!path[0]) {
+    // AT_EMPTY_PATH: the open file olddirfd.
+    struct file *f = fd_file(p, (int)tf->a0);
+    if (!f)
+      return -EBADF;
+    if (f->type != FT_INODE)
+      return f->type == FT_VNODE && ns_is_dir(f->node) ? -EPERM : -EXDEV;
+    fd_inum = f->m->inum;
+  }
+  op_begin(p, 0);
+  return op_end(p, do_linkat(p, tf->a0, tf->a2, fd_inum));
 }
 
 // ---- The working directory and other lookups ----

@@ -18,11 +18,13 @@
 #include "fs.h"
 #include "param.h"
 #include "proc.h"
+#include "riscv.h"
 
 struct superblock sb;
 int fs_mounted;
 static uint32 bmap_hint;  // no data block below it is free
 static uint32 inode_hint; // no inode below it is free
+static uint64 free_blocks, free_inodes; // counted at mount, kept up to date since (statfs)
 
 static int data_block_ok(uint64 b) { return b >= sb.datastart && b < sb.size; }
 
@@ -64,35 +66,70 @@ static void bitmap_verify_block(uint32 inum, uint32 b) {
              (int)b, (int)inum);
 }
 
+// Boot: the data blocks the bitmap marks free (page: scratch).
+static uint64 count_free_blocks(uint8 *page) {
+  uint64 used = 0;
+  for (uint32 k = 0; k < (sb.size + BPB - 1) / BPB; k++) {
+    boot_read(sb.bmapstart + k, page);
+    for (uint64 *w = (uint64 *)page; w < (uint64 *)(page + BSIZE); w++) {
+      if (*w == ~0ULL) {
+        used += 64;
+        continue;
+      }
+      for (uint64 x = *w; x; x &= x - 1) // one bit per round
+        used++;
+    }
+  }
+  return sb.size - used; // the metadata blocks are marked, the bits past size are 0
+}
+
+// Boot: index block b of inode inum and, through `levels` levels of
+// index blocks, every block it names (page: room for one level's block).
+static void bitmap_verify_index(uint32 inum, uint32 b, int levels, uint8 *page, uint8 *next_page) {
+  bitmap_verify_block(inum, b);
+  if (!b || !data_block_ok(b))
+    return;
+  boot_read(b, page);
+  for (int i = 0; i < NINDIRECT; i++) {
+    uint32 e = ((uint32 *)page)[i];
+    if (levels == 1)
+      bitmap_verify_block(inum, e);
+    else if (e)
+      bitmap_verify_index(inum, e, 1, next_page, NULL);
+  }
+}
+
 // Boot: every block an inode in use names (its indirect block and what
 // that lists included) must be marked used in the bitmap, so that no
 // allocation can take a block a structure still uses (a corrupt bitmap
 // is refused, not trusted). Reads the inode table once.
 static void bitmap_verify(void) {
-  uint8 *itab = kalloc(), *ind = kalloc();
+  free_blocks = free_inodes = 0;
+  uint8 *itab = kalloc(), *ind = kalloc(), *l2 = kalloc();
   boot_bitmap.page = kalloc();
   boot_bitmap.blockno = 0;
-  if (!itab || !ind || !boot_bitmap.page)
+  if (!itab || !ind || !l2 || !boot_bitmap.page)
     panic("fs_mount: out of memory");
   for (uint32 ib = 0; ib < sb.ninodes / IPB; ib++) {
     boot_read(sb.inodestart + ib, itab);
     struct dinode *ip = (struct dinode *)itab;
     for (uint32 k = 0; k < IPB; k++, ip++) {
       uint32 inum = ib * IPB + k;
+      free_inodes += ip->type == T_FREE && inum != 0;
+      if (ip->type == T_FILE && ip->nlink == 0)
+        orphan_queue(inum); // unlinked while open when the last run stopped
       if (ip->type == T_FREE || ip->type > T_FILE)
         continue;
       for (int i = 0; i < NDIRECT; i++)
         bitmap_verify_block(inum, ip->addrs[i]);
-      bitmap_verify_block(inum, ip->indirect);
-      if (ip->indirect && data_block_ok(ip->indirect)) {
-        boot_read(ip->indirect, ind);
-        for (int i = 0; i < NINDIRECT; i++)
-          bitmap_verify_block(inum, ((uint32 *)ind)[i]);
-      }
+      bitmap_verify_index(inum, ip->indirect, 1, ind, l2);
+      bitmap_verify_index(inum, ip->dindirect, 2, ind, l2);
     }
   }
+  free_blocks = count_free_blocks(itab);
   kfree(itab);
   kfree(ind);
+  kfree(l2);
   kfree(boot_bitmap.page);
 }
 
@@ -103,11 +140,11 @@ static const char *check_superblock(const struct superblock *s, uint64 disk_bloc
   if (s->magic != FS_MAGIC)
     return "wrong magic number (not an rvmsmp file system)";
   if (s->version != FS_VERSION)
-    return "unsupported version";
+    return "this kernel reads version 2 (remake the image with `rvmsmp mkfs`)";
   if (s->size > disk_blocks)
     return "the file system is larger than the disk";
   if (s->ninodes == 0 || s->ninodes % IPB)
-    return "the inode count is not a positive multiple of 64";
+    return "the inode count is not a positive multiple of 32";
   if (s->nlog < 1 + LOGMIN)
     return "the log is too small for this kernel";
   uint64 start[4] = {s->logstart, s->inodestart, s->bmapstart, s->datastart};
@@ -160,6 +197,12 @@ void fs_mount(void) {
   fs_mounted = 1;
 }
 
+// What statfs reports: the free data blocks and inodes.
+void fs_free_counts(uint64 *blocks, uint64 *inodes) {
+  *blocks = free_blocks;
+  *inodes = free_inodes;
+}
+
 // ---- Inodes ----
 
 // Inode `inum` in its resident block (type checked); NULL to wait or on
@@ -200,40 +243,194 @@ struct dinode *iget_resident(uint32 inum, struct buf **bp) {
   return (struct dinode *)b->data + inum % IPB;
 }
 
-// The disk block holding block `fb` of the file, 0 for a hole, or AGAIN.
-int64 bmap(struct dinode *ip, uint32 fb) {
-  uint32 b;
+// ---- Mapping file blocks ----
+
+// Where the number of file block fb's disk block is kept: in the inode
+// (level 0, addrs[i2]), in the indirect block (level 1, entry i2), or in
+// second-level block i1 of the double-indirect block (level 2, entry i2).
+struct bpath {
+  int level;
+  uint32 i1, i2;
+  uint32 base; // the first file block mapped where fb's entry is
+};
+
+static void bpath_of(uint32 fb, struct bpath *p) {
+  p->i1 = 0;
   if (fb < NDIRECT) {
-    b = ip->addrs[fb];
+    p->level = 0;
+    p->i2 = fb;
+    p->base = 0;
+  } else if (fb < DIND_FIRST) {
+    p->level = 1;
+    p->i2 = fb - NDIRECT;
+    p->base = NDIRECT;
   } else {
-    if (fb >= MAXFILEBLOCKS || ip->indirect == 0)
-      return 0;
-    if (!data_block_ok(ip->indirect)) {
-      op_fail(-EIO);
-      return op.status;
-    }
-    struct buf *ib = bread(ip->indirect);
-    if (!ib)
-      return op.status;
-    b = ((uint32 *)ib->data)[fb - NDIRECT];
+    p->level = 2;
+    p->i1 = (fb - DIND_FIRST) / NINDIRECT;
+    p->i2 = (fb - DIND_FIRST) % NINDIRECT;
+    p->base = DIND_FIRST + p->i1 * NINDIRECT;
   }
-  if (b && !data_block_ok(b)) {
+}
+
+// Entry i of index block b (0 when b is 0), checked to be in the data
+// region; or AGAIN.
+static int64 index_entry(uint32 b, uint32 i) {
+  if (!b)
+    return 0;
+  if (!data_block_ok(b)) {
     op_fail(-EIO);
     return op.status;
   }
-  return b;
+  struct buf *ib = bread(b);
+  if (!ib)
+    return op.status;
+  uint32 e = ((uint32 *)ib->data)[i];
+  if (e && !data_block_ok(e)) {
+    op_fail(-EIO);
+    return op.status;
+  }
+  return e;
 }
 
-// Phase two: maps file block fb to disk block b; the indirect block, if
-// needed, exists and is resident.
-void bmap_set(struct dinode *ip, uint32 fb, uint32 b) {
-  if (fb < NDIRECT) {
+// The index block holding the entry of a level-1 or level-2 path (0: not
+// there yet), resident; or AGAIN.
+static int64 leaf_of(struct dinode *ip, const struct bpath *p) {
+  uint32 leaf = p->level == 1 ? ip->indirect : 0;
+  if (p->level == 2) {
+    int64 e = index_entry(ip->dindirect, p->i1);
+    if (e <= 0)
+      return e;
+    leaf = e;
+  }
+  if (leaf && !data_block_ok(leaf)) {
+    op_fail(-EIO);
+    return op.status;
+  }
+  if (leaf && !bread(leaf))
+    return op.status;
+  return leaf;
+}
+
+// The disk block holding block `fb` of the file, 0 for a hole, or AGAIN.
+int64 bmap(struct dinode *ip, uint32 fb) {
+  if (fb >= MAXFILEBLOCKS)
+    return 0;
+  struct bpath p;
+  bpath_of(fb, &p);
+  if (p.level == 0) {
+    uint32 b = ip->addrs[fb];
+    if (b && !data_block_ok(b)) {
+      op_fail(-EIO);
+      return op.status;
+    }
+    return b;
+  }
+  int64 leaf = leaf_of(ip, &p);
+  if (leaf <= 0)
+    return leaf;
+  return index_entry(leaf, p.i2);
+}
+
+void map_plan_init(struct map_plan *m) {
+  memset(m, 0, sizeof *m);
+  m->last_l2 = -1;
+}
+
+// Phase one of mapping file block fb, a hole, to a new block; call it for
+// each such block in increasing order. Counts in *m the index blocks that
+// must be made (m->nnew) and the index blocks the change logs
+// (m->ntouched, an upper bound), making the existing ones resident.
+// Returns 0 or AGAIN.
+int64 map_plan_add(struct dinode *ip, uint32 fb, struct map_plan *m) {
+  struct bpath p;
+  bpath_of(fb, &p);
+  if (p.level == 1 && !m->seen_indirect) {
+    m->seen_indirect = 1;
+    m->ntouched++;
+    m->nnew += ip->indirect == 0;
+  }
+  if (p.level == 2) {
+    if (!m->seen_dindirect) {
+      m->seen_dindirect = 1;
+      m->ntouched++;
+      m->nnew += ip->dindirect == 0;
+    }
+    if (m->last_l2 != (int64)p.i1) {
+      m->last_l2 = p.i1;
+      m->ntouched++;
+      int64 leaf = leaf_of(ip, &p);
+      if (leaf < 0)
+        return leaf;
+      m->nnew += leaf == 0;
+    }
+  }
+  return 0;
+}
+
+// Phase two: a new index block from src, zeroed, marked used and counted.
+static uint32 new_index_block(struct dinode *ip, struct block_source *src) {
+  uint32 nb = src->blocks[src->next++];
+  struct buf *b = bread_resident_new(nb);
+  bmark(nb, 1);
+  ip->nblocks++;
+  log_write(b);
+  return nb;
+}
+
+// Phase two: maps file block fb (a hole) to block b, which becomes used;
+// the index blocks its path lacks come from src, as map_plan_add counted
+// them. The caller logs the inode.
+void map_install(struct dinode *ip, uint32 fb, uint32 b, struct block_source *src) {
+  bmark(b, 1);
+  ip->nblocks++;
+  struct bpath p;
+  bpath_of(fb, &p);
+  if (p.level == 0) {
     ip->addrs[fb] = b;
     return;
   }
-  struct buf *ib = bread_resident(ip->indirect);
-  ((uint32 *)ib->data)[fb - NDIRECT] = b;
-  log_write(ib);
+  uint32 leaf;
+  if (p.level == 1) {
+    if (!ip->indirect)
+      ip->indirect = new_index_block(ip, src);
+    leaf = ip->indirect;
+  } else {
+    if (!ip->dindirect)
+      ip->dindirect = new_index_block(ip, src);
+    struct buf *d = bread_resident(ip->dindirect);
+    uint32 *entries = (uint32 *)d->data;
+    if (!entries[p.i1]) {
+      entries[p.i1] = new_index_block(ip, src);
+      log_write(d);
+    }
+    leaf = entries[p.i1];
+  }
+  struct buf *lb = bread_resident(leaf);
+  ((uint32 *)lb->data)[p.i2] = b;
+  log_write(lb);
+}
+
+// The simulated wall clock (what clock_gettime(CLOCK_REALTIME) reads).
+struct fstime fs_now(void) {
+  uint64 t = r_time();
+  return (struct fstime){(int64)(t / TICKS_PER_SECOND), (uint32)(t % TICKS_PER_SECOND * NS_PER_TICK)};
+}
+
+// Sets the inode's chosen times to now; the caller logs its block.
+void inode_touch(struct dinode *ip, int which) {
+  struct fstime now = fs_now();
+  if (which & TOUCH_ATIME) {
+    ip->atime_sec = now.sec;
+    ip->atime_nsec = now.nsec;
+  }
+  if (which & TOUCH_MTIME) {
+    ip->mtime_sec = now.sec;
+    ip->mtime_nsec = now.nsec;
+  }
+  if (which & TOUCH_CTIME) {
+    ip->ctime_sec = now.sec;
+    ip->ctime_nsec = now.nsec;
+  }
 }
 
 // Finds a free inode: its number, -ENOSPC, or AGAIN.
@@ -254,13 +451,16 @@ int64 ialloc_plan(void) {
 }
 
 // Phase two: makes inode `inum` (from ialloc_plan) a new empty one.
-struct dinode *ialloc_take(uint32 inum, int type, struct buf **bp) {
+struct dinode *ialloc_take(uint32 inum, int type, int mode, struct buf **bp) {
   struct dinode *ip = iget_resident(inum, bp);
   memset(ip, 0, sizeof *ip);
   ip->type = type;
   ip->nlink = 1;
+  ip->mode = mode & 07777;
+  inode_touch(ip, TOUCH_ATIME | TOUCH_MTIME | TOUCH_CTIME);
   log_write(*bp);
   inode_hint = inum + 1;
+  free_inodes--;
   return ip;
 }
 
@@ -296,6 +496,7 @@ int balloc_plan(int want, uint32 *out) {
 void bmark(uint32 b, int used) {
   struct buf *bm = bread_resident(sb.bmapstart + b / BPB);
   uint8 bit = 1 << (b % 8);
+  free_blocks += used ? -(uint64)!(bm->data[(b % BPB) / 8] & bit) : !!(bm->data[(b % BPB) / 8] & bit);
   if (used) {
     bm->data[(b % BPB) / 8] |= bit;
     if (b >= bmap_hint)
@@ -323,90 +524,137 @@ int bitmap_check_used(uint32 b) {
 
 // ---- Truncating ----
 
-// Whether freeing the blocks from file block `from` on frees the
-// indirect block too (else it keeps entries below `from`).
-static int frees_indirect(uint32 from) { return from <= NDIRECT; }
+// The most bitmap blocks one step of freeing changes: two are kept for the
+// index blocks the step may free.
+#define SHRINK_BITMAPS 16
 
-// Phase one of freeing the blocks of an inode from file block `from` on
-// (0: all of them): makes the indirect block and the bitmap blocks
-// resident and checks them. Returns how many distinct blocks the change
-// will log (the inode's block included), or AGAIN.
-int64 itrunc_plan(struct dinode *ip, uint32 from) {
-  uint32 seen[8];
-  int nseen = 0, many = 0;
-  // Slots: the direct blocks, the indirect block, then its entries.
-  for (uint32 i = 0; i < NDIRECT + 1 + NINDIRECT; i++) {
-    uint32 b;
-    if (i < NDIRECT) {
-      b = i >= from ? ip->addrs[i] : 0;
-    } else if (i == NDIRECT) {
-      b = frees_indirect(from) ? ip->indirect : 0;
-    } else if (i - 1 < from) {
-      continue;
-    } else {
-      if (!ip->indirect)
-        break;
-      struct buf *ib = bread(ip->indirect);
-      if (!ib)
+// Whether bitmap block `bm` is among the n in seen[]; if not and there is
+// room, adds it and makes it resident, checking that b is marked used.
+// Returns 1 (known or added), 0 (no room), or AGAIN.
+static int64 note_bitmap(uint32 b, uint32 *seen, int *n, int room) {
+  uint32 bm = b / BPB;
+  for (int i = 0; i < *n; i++)
+    if (seen[i] == bm)
+      return 1;
+  if (*n >= room)
+    return 0;
+  if (bitmap_check_used(b) < 0)
+    return op.status;
+  seen[(*n)++] = bm;
+  return 1;
+}
+
+// One step of freeing the blocks of inode `inum` from file block `from`
+// on: frees the last ones (at most those one index block maps, touching at
+// most SHRINK_BITMAPS bitmap blocks) and the index blocks left empty, and
+// brings the size down to where the freed blocks began, so that the file
+// system is consistent after every step. Leaves log room for `extra` more
+// blocks. Sets *done once no block from `from` on is left (the step may
+// then have changed nothing). Returns 0 or AGAIN.
+static int64 shrink_step(uint32 inum, uint32 from, int extra, int *done) {
+  struct buf *ibuf;
+  struct dinode *ip = iget_used(inum, &ibuf);
+  if (!ip)
+    return op.status;
+  uint32 end = (ip->size + BSIZE - 1) / BSIZE; // no block at or past it is mapped
+  *done = end <= from;
+  if (*done)
+    return 0;
+  uint32 top = end - 1;
+  struct bpath p;
+  bpath_of(top, &p);
+  uint32 lo_min = from > p.base ? from : p.base;
+  int64 leaf = 0;
+  if (p.level > 0) {
+    leaf = leaf_of(ip, &p);
+    if (leaf < 0)
+      return leaf;
+  }
+  uint32 *entries = p.level == 0 ? ip->addrs : leaf ? (uint32 *)bread_resident(leaf)->data : NULL;
+  uint32 seen[SHRINK_BITMAPS];
+  int nseen = 0;
+  uint32 lo = top + 1; // the step frees file blocks lo .. top
+  while (lo > lo_min) {
+    uint32 b = entries ? entries[lo - 1 - p.base] : 0;
+    if (b) {
+      if (!data_block_ok(b)) {
+        op_fail(-EIO);
         return op.status;
-      b = ((uint32 *)ib->data)[i - NDIRECT - 1];
-    }
-    if (!b)
-      continue;
-    if (!data_block_ok(b)) {
-      op_fail(-EIO);
-      return op.status;
-    }
-    if (bitmap_check_used(b) < 0)
-      return op.status;
-    uint32 bm = b / BPB;
-    int j = 0;
-    while (j < nseen && seen[j] != bm)
-      j++;
-    if (j == nseen) {
-      if (nseen < 8)
-        seen[nseen++] = bm;
-      else
-        many++;
-    }
-  }
-  int indirect_changes = ip->indirect && !frees_indirect(from);
-  return 1 + nseen + many + indirect_changes;
-}
-
-// Phase two: frees the blocks of the inode from file block `from` on; the
-// size becomes 0 when from is 0, else the caller sets it.
-void itrunc(struct dinode *ip, struct buf *ib, uint32 from) {
-  for (uint32 i = from; i < NDIRECT; i++)
-    if (ip->addrs[i]) {
-      bmark(ip->addrs[i], 0);
-      ip->addrs[i] = 0;
-    }
-  if (ip->indirect) {
-    struct buf *indirect = bread_resident(ip->indirect);
-    uint32 *entries = (uint32 *)indirect->data;
-    uint32 first = frees_indirect(from) ? 0 : from - NDIRECT;
-    for (uint32 i = first; i < NINDIRECT; i++)
-      if (entries[i]) {
-        bmark(entries[i], 0);
-        entries[i] = 0;
       }
-    if (frees_indirect(from)) {
-      bmark(ip->indirect, 0);
-      ip->indirect = 0;
-    } else {
-      log_write(indirect);
+      int64 r = note_bitmap(b, seen, &nseen, SHRINK_BITMAPS - 2);
+      if (r < 0)
+        return r;
+      if (r == 0)
+        break;
+    }
+    lo--;
+  }
+  int frees_leaf = leaf && lo == p.base;
+  int frees_dindirect = p.level == 2 && p.i1 == 0 && lo == p.base && ip->dindirect;
+  if (frees_leaf && note_bitmap(leaf, seen, &nseen, SHRINK_BITMAPS) < 0)
+    return op.status;
+  if (frees_dindirect && note_bitmap(ip->dindirect, seen, &nseen, SHRINK_BITMAPS) < 0)
+    return op.status;
+  // The inode, the bitmap blocks, the index block that stays or the one
+  // that points to a freed one.
+  if (!log_room(1 + nseen + (p.level > 0) + extra))
+    return op.status;
+
+  for (uint32 fb = lo; fb <= top && entries; fb++) {
+    uint32 *e = &entries[fb - p.base];
+    if (*e) {
+      bmark(*e, 0);
+      ip->nblocks--;
+      *e = 0;
     }
   }
-  if (from == 0)
-    ip->size = 0;
-  log_write(ib);
+  if (leaf && !frees_leaf)
+    log_write(bread_resident(leaf));
+  if (frees_leaf) {
+    bmark(leaf, 0);
+    ip->nblocks--;
+    if (p.level == 1) {
+      ip->indirect = 0;
+    } else if (!frees_dindirect) {
+      struct buf *d = bread_resident(ip->dindirect);
+      ((uint32 *)d->data)[p.i1] = 0;
+      log_write(d);
+    }
+  }
+  if (frees_dindirect) {
+    bmark(ip->dindirect, 0);
+    ip->nblocks--;
+    ip->dindirect = 0;
+  }
+  if (ip->size > (uint64)lo * BSIZE)
+    ip->size = (uint64)lo * BSIZE;
+  log_write(ibuf);
+  mnode_changed(inum);
+  *done = lo <= from;
+  return 0;
 }
 
-// Phase two: the inode is no longer used.
+// Frees every block of inode `inum` from file block `from` on, in as many
+// steps as that takes (each a bounded change, each consistent), keeping
+// log room for `extra` more blocks after the last. The size ends at most
+// from * BSIZE. Returns 0, or AGAIN: the call is then made again and goes
+// on from where the steps got to.
+int64 ishrink(uint32 inum, uint32 from, int extra) {
+  for (;;) {
+    int mark = op_mark();
+    int done;
+    int64 r = shrink_step(inum, from, extra, &done);
+    if (r < 0 || done)
+      return r;
+    op_release_to(mark);
+  }
+}
+
+// Phase two: the inode, whose blocks ishrink has freed, is no longer used.
 void ifree(uint32 inum, struct dinode *ip, struct buf *ib) {
-  itrunc(ip, ib, 0);
   memset(ip, 0, sizeof *ip);
+  log_write(ib);
+  free_inodes++;
   if (inum < inode_hint)
     inode_hint = inum;
 }
@@ -533,7 +781,7 @@ int64 dir_add_plan(struct dinode *dp, struct dir_add *plan) {
   if (dir_scan(dp, NULL, NULL, &plan->slot) < 0)
     return op.status;
   if (plan->slot.block)
-    return 1; // the directory block
+    return 2; // the directory block and its inode (the times)
   if (dp->size % DIRENT_SIZE) {
     op_fail(-EIO);
     return op.status;
@@ -552,7 +800,15 @@ int64 dir_add_plan(struct dinode *dp, struct dir_add *plan) {
     plan->slot.block = blk;
     return 2; // the directory block and its inode (the size)
   }
-  int need = 1 + (plan->fb >= NDIRECT && !dp->indirect);
+  struct map_plan m;
+  map_plan_init(&m);
+  if (map_plan_add(dp, plan->fb, &m) < 0)
+    return op.status;
+  int need = 1 + m.nnew;
+  if (need > (int)(sizeof plan->alloc / sizeof plan->alloc[0])) {
+    op_fail(-EIO);
+    return op.status;
+  }
   int got = balloc_plan(need, plan->alloc);
   if (got < 0)
     return op.status;
@@ -562,26 +818,20 @@ int64 dir_add_plan(struct dinode *dp, struct dir_add *plan) {
     if (!bget_whole(plan->alloc[i]))
       return op.status;
   plan->nalloc = need;
-  // The new block, the inode, the indirect block, up to two bitmap blocks.
-  return 2 + (plan->fb >= NDIRECT) + need;
+  // The new block, the inode, the index blocks, up to as many bitmap blocks as new blocks.
+  return 2 + m.ntouched + need;
 }
 
 // Phase two of dir_add_plan: writes the entry. dbuf holds dp.
 void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *plan, const char *name,
              uint32 inum) {
   if (plan->nalloc) {
-    // A new block at the end (the indirect block first, if it is new too).
-    if (plan->nalloc == 2) {
-      struct buf *ib = bread_resident_new(plan->alloc[0]);
-      bmark(plan->alloc[0], 1);
-      dp->indirect = plan->alloc[0];
-      log_write(ib);
-    }
+    // A new block at the end; the index blocks first, if they are new too.
     uint32 blk = plan->alloc[plan->nalloc - 1];
+    struct block_source src = {plan->alloc, 0};
     struct buf *nb = bread_resident_new(blk);
-    bmark(blk, 1);
     log_write(nb);
-    bmap_set(dp, plan->fb, blk);
+    map_install(dp, plan->fb, blk, &src);
     plan->slot.block = blk;
   }
   struct buf *b = bread_resident(plan->slot.block);
@@ -590,10 +840,10 @@ void dir_add(uint32 dinum, struct dinode *dp, struct buf *dbuf, struct dir_add *
   de->inum = inum;
   memcpy(de->name, name, strlen(name));
   log_write(b);
-  if (plan->append) {
+  if (plan->append)
     dp->size += DIRENT_SIZE;
-    log_write(dbuf);
-  }
+  inode_touch(dp, TOUCH_MTIME | TOUCH_CTIME);
+  log_write(dbuf);
   mnode_changed(dinum);
 }
 

@@ -11,12 +11,13 @@
 #define BSIZE 4096
 #define SECTORS_PER_BLOCK (BSIZE / 512)
 #define FS_MAGIC 0x53464d52 // "RMFS"
-#define FS_VERSION 1
-#define NDIRECT 11
-#define NINDIRECT (BSIZE / 4)
-#define MAXFILEBLOCKS (NDIRECT + NINDIRECT)
-#define MAXFILESIZE ((uint64)MAXFILEBLOCKS * BSIZE)
-#define INODE_SIZE 64
+#define FS_VERSION 2
+#define NDIRECT 12
+#define NINDIRECT (BSIZE / 4)                     // block numbers in an index block
+#define DIND_FIRST (NDIRECT + NINDIRECT)          // the first file block the double-indirect block maps
+#define MAXFILEBLOCKS (DIND_FIRST + NINDIRECT * NINDIRECT)
+#define MAXFILESIZE ((uint64)MAXFILEBLOCKS * BSIZE) // a little over 4 GiB
+#define INODE_SIZE 128
 #define IPB (BSIZE / INODE_SIZE) // inodes per block
 #define BPB (BSIZE * 8)          // bitmap bits per block
 #define DIRENT_SIZE 64
@@ -42,14 +43,29 @@ struct superblock {
   uint32 datastart;  // first data block
 };
 
+struct fstime {
+  int64 sec;
+  uint32 nsec;
+};
+
 struct dinode {
   uint16 type;
-  uint16 nlink;
-  uint32 reserved;
+  uint16 nlink; // 0: an orphan (unlinked while open), freed at the last close or the next mount
+  uint16 mode;  // permission bits (07777)
+  uint16 reserved0;
+  uint32 uid;
+  uint32 gid;
   uint64 size;
+  uint32 nblocks; // blocks it uses: data and index blocks
+  uint32 reserved1;
+  int64 atime_sec, mtime_sec, ctime_sec;
+  uint32 atime_nsec, mtime_nsec, ctime_nsec;
+  uint32 reserved2;
   uint32 addrs[NDIRECT];
-  uint32 indirect;
+  uint32 indirect;  // file blocks NDIRECT .. DIND_FIRST-1
+  uint32 dindirect; // a block of index blocks: file blocks DIND_FIRST on
 };
+_Static_assert(sizeof(struct dinode) == INODE_SIZE, "the on-disk inode is 128 bytes");
 
 struct dirent {
   uint32 inum; // 0: a free slot
@@ -73,9 +89,14 @@ int64 ns_lookup(uint64 dir, const char *name, struct dirpos *pos);
 int64 ns_check_dir(uint64 node);
 int64 ns_path_of(uint64 node, char *buf, uint64 size);
 int64 ns_open(uint64 node, int flags, struct file *f);
-int64 ns_stat(struct proc *p, uint64 node, uint64 ubuf);
+struct kstat;
+int64 ns_kstat(uint64 node, struct kstat *st);
+int64 node_kstat(uint64 node, struct kstat *st);
+int64 resolve(struct proc *p, int64 dirfd);
 const char *ns_program(uint64 node, uint64 *size);
 int ns_is_program(uint64 node);
+int ns_in_bin(uint64 node);
+extern int ramdisk_present;
 const char *ns_first_program(uint64 *size);
 int64 ns_transfer(struct file *f, struct uio *u, int write);
 int64 ns_lseek(struct file *f, int64 off, int whence);
@@ -131,6 +152,7 @@ struct mnode {
   uint32 inum;
   int refs;         // open files referring to it; 0 = free slot
   uint64 dirty_seq; // the last transaction that changed it (fsync waits for it)
+  uint8 orphan;     // its last name is gone: freed when the last open file closes (orphan.c)
 };
 
 enum file_type { FT_NONE, FT_CONSOLE_IN, FT_CONSOLE_OUT, FT_CONSOLE_ERR, FT_INODE, FT_PIPE, FT_VNODE };
@@ -255,7 +277,7 @@ struct dir_add {
   int append;       // the entry goes at the end: the size grows
   uint32 fb;        // the file block of the end, when appending
   int nalloc;       // new blocks: [indirect,] directory block
-  uint32 alloc[2];
+  uint32 alloc[4];   // index blocks, then the directory block
 };
 
 // A path split by path_parent.
@@ -270,13 +292,40 @@ struct dinode *iget(uint32 inum, struct buf **bp);
 struct dinode *iget_used(uint32 inum, struct buf **bp);
 struct dinode *iget_resident(uint32 inum, struct buf **bp);
 int64 bmap(struct dinode *ip, uint32 fb);
-void bmap_set(struct dinode *ip, uint32 fb, uint32 b);
+
+// Mapping new blocks into a file: map_plan_add in phase one for each hole
+// to fill, then map_install for each in phase two.
+struct map_plan {
+  int nnew;     // index blocks to allocate
+  int ntouched; // index blocks the change may log
+  uint8 seen_indirect, seen_dindirect;
+  int64 last_l2; // the second-level block counted last (-1: none)
+};
+struct block_source {
+  const uint32 *blocks; // planned by balloc_plan
+  int next;
+};
+void map_plan_init(struct map_plan *m);
+int64 map_plan_add(struct dinode *ip, uint32 fb, struct map_plan *m);
+void map_install(struct dinode *ip, uint32 fb, uint32 b, struct block_source *src);
 int64 ialloc_plan(void);
-struct dinode *ialloc_take(uint32 inum, int type, struct buf **bp);
+struct dinode *ialloc_take(uint32 inum, int type, int mode, struct buf **bp);
+#define TOUCH_ATIME 1
+#define TOUCH_MTIME 2
+#define TOUCH_CTIME 4
+void inode_touch(struct dinode *ip, int which);
+struct fstime fs_now(void);
 int balloc_plan(int want, uint32 *out);
 void bmark(uint32 b, int used);
-int64 itrunc_plan(struct dinode *ip, uint32 from);
-void itrunc(struct dinode *ip, struct buf *ib, uint32 from);
+int bitmap_check_used(uint32 b);
+int64 ishrink(uint32 inum, uint32 from, int extra);
+void fs_free_counts(uint64 *blocks, uint64 *inodes);
+void orphan_queue(uint32 inum);
+int orphans_queued(void);
+void orphans_reclaim(void);
+int mnode_orphan(uint32 inum);
+int64 path_arg(struct proc *p, uint64 va, int64 dirfd);
+int64 path_empty(struct proc *p, uint64 va);
 void ifree(uint32 inum, struct dinode *ip, struct buf *ib);
 int64 dir_scan(struct dinode *dp, const char *name, struct dirpos *found, struct dirpos *slot);
 int64 dir_lookup(uint32 dinum, const char *name, struct dirpos *found);

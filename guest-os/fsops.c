@@ -76,23 +76,19 @@ int64 fs_truncate(uint32 inum, uint64 len) {
     if (tail && !bread(tail))
       return op.status;
   }
-  int64 logged = 1;
-  if (len < ip->size) {
-    logged = itrunc_plan(ip, from);
-    if (logged < 0)
-      return logged;
-  }
-  if (!log_room(logged + (tail != 0)))
+  if (len < ip->size && ishrink(inum, from, 2) < 0)
+    return op.status;
+  if (!log_room(2)) // the inode and the tail block
     return op.status;
 
+  ip = iget_resident(inum, &ibuf);
   if (tail) {
     struct buf *b = bread_resident(tail);
     memset(b->data + keep_end % BSIZE, 0, BSIZE - keep_end % BSIZE);
     log_write(b);
   }
-  if (len < ip->size)
-    itrunc(ip, ibuf, from);
   ip->size = len;
+  inode_touch(ip, TOUCH_MTIME | TOUCH_CTIME);
   log_write(ibuf);
   mnode_changed(inum);
   return 0;

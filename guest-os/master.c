@@ -361,7 +361,7 @@ static inline __attribute__((always_inline, noreturn)) void loop(const int disk)
     serve_oldest();
     wake_sleepers();
     dispatch();
-    if (live_procs == 0 && (!disk || log_quiesce()))
+    if (live_procs == 0 && (!disk || (orphans_drain() & log_quiesce())))
       power_off(first_failure);
     if (!disk && fs_mounted)
       loop_with_disk(); // a call has just made the file system in RAM (ramdisk.c)

@@ -27,12 +27,6 @@
 #define NS_DEVICE(k) (NS_BASE + 16 + (k))
 #define NS_PROGRAM(off) (2 * NS_BASE + (off)) // the initramfs entry at byte offset `off`
 
-#define S_IFCHR 0020000
-#define S_IFDIR 0040000
-#define S_IFREG 0100000
-#define DT_CHR 2
-#define DT_DIR 4
-#define DT_REG 8
 
 // Linux's numbers for the devices (Documentation/admin-guide/devices.txt),
 // as stat's st_rdev encodes them: major << 8 | minor.
@@ -219,7 +213,7 @@ int64 ns_open(uint64 node, int flags, struct file *f) {
   return 0;
 }
 
-int64 ns_stat(struct proc *p, uint64 node, uint64 ubuf) {
+int64 ns_kstat(uint64 node, struct kstat *stp) {
   struct kstat st;
   memset(&st, 0, sizeof st);
   st.ino = node - NS_BASE + 2; // distinct within each of the two file systems
@@ -243,7 +237,8 @@ int64 ns_stat(struct proc *p, uint64 node, uint64 ubuf) {
     st.size = e.size;
     st.blocks = (e.size + 511) / 512;
   }
-  return copy_out(p->pagetable, ubuf, &st, sizeof st) < 0 ? -EFAULT : 0;
+  *stp = st;
+  return 0;
 }
 
 // The initramfs data of a program node, for execve: NULL if it is not one.
@@ -254,6 +249,9 @@ const char *ns_program(uint64 node, uint64 *size) {
   *size = e.size;
   return e.data;
 }
+
+// Whether the node is /bin or one of its programs.
+int ns_in_bin(uint64 node) { return node == NS_BIN || ns_is_program(node); }
 
 int ns_is_program(uint64 node) {
   uint64 size;

@@ -94,14 +94,15 @@ static const struct {
   const char *name;
   int parent; // its directory's inode
   const char *contents; // NULL: a directory
+  int mode;
 } entries[] = {
-    {"", 1, NULL},
-    {"bin", 1, NULL},
-    {"dev", 1, NULL},
-    {"etc", 1, NULL},
-    {"tmp", 1, NULL},
-    {"group", 4, "root:x:0:\n"},
-    {"passwd", 4, "root:x:0:0:root:/root:/bin/sh\n"},
+    {"", 1, NULL, 0755},
+    {"bin", 1, NULL, 0755},
+    {"dev", 1, NULL, 0755},
+    {"etc", 1, NULL, 0755},
+    {"tmp", 1, NULL, 01777},
+    {"group", 4, "root:x:0:\n", 0644},
+    {"passwd", 4, "root:x:0:0:root:/root:/bin/sh\n", 0644},
 };
 #define NENTRIES (sizeof entries / sizeof entries[0])
 
@@ -148,7 +149,9 @@ static int format(void) {
     if (!data)
       return -ENOMEM;
     ip->nlink = 1;
+    ip->nblocks = 1;
     ip->addrs[0] = s.datastart + i;
+    ip->mode = entries[i].mode;
     if (entries[i].contents) {
       ip->type = T_FILE;
       ip->size = strlen(entries[i].contents);

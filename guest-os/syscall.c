@@ -149,8 +149,6 @@ int64 sys_munmap(struct proc *p, int hart) {
 // (like /dev/null), so stdio buffers fully, as it does under qemu-riscv64
 // with a pipe. Descriptors other than the console's go to file.c.
 
-#define AT_EMPTY_PATH 0x1000
-
 int64 sys_newfstatat(struct proc *p, int hart) {
   char first;
   if ((p->tf->a3 & AT_EMPTY_PATH) && copy_in(p->pagetable, &first, p->tf->a1, 1) == 0 && first == 0)

@@ -11,12 +11,20 @@ struct proc;
 #define SYS_ioctl 29
 #define SYS_mkdirat 34
 #define SYS_unlinkat 35
+#define SYS_symlinkat 36
+#define SYS_linkat 37
+#define SYS_statfs 43
+#define SYS_fstatfs 44
 #define SYS_truncate 45
 #define SYS_ftruncate 46
 #define SYS_fallocate 47
 #define SYS_faccessat 48
 #define SYS_chdir 49
 #define SYS_fchdir 50
+#define SYS_fchmod 52
+#define SYS_fchmodat 53
+#define SYS_fchownat 54
+#define SYS_fchown 55
 #define SYS_openat 56
 #define SYS_close 57
 #define SYS_pipe2 59
@@ -36,6 +44,8 @@ struct proc;
 #define SYS_sync 81
 #define SYS_fsync 82
 #define SYS_fdatasync 83
+#define SYS_sync_file_range 84
+#define SYS_utimensat 88
 #define SYS_exit 93
 #define SYS_exit_group 94
 #define SYS_waitid 95
@@ -75,6 +85,8 @@ struct proc;
 #define SYS_getgid 176
 #define SYS_getegid 177
 #define SYS_gettid 178
+#define SYS_socket 198
+#define SYS_socketpair 199
 #define SYS_brk 214
 #define SYS_munmap 215
 #define SYS_clone 220
@@ -84,7 +96,10 @@ struct proc;
 #define SYS_madvise 233
 #define SYS_wait4 260
 #define SYS_prlimit64 261
+#define SYS_syncfs 267
+#define SYS_renameat2 276
 #define SYS_getrandom 278
+#define SYS_statx 291
 #define SYS_clone3 435
 #define SYS_faccessat2 439
 
@@ -95,12 +110,20 @@ int64 sys_fcntl(struct proc *p, int hart);
 int64 sys_ioctl(struct proc *p, int hart);
 int64 sys_mkdirat(struct proc *p, int hart);
 int64 sys_unlinkat(struct proc *p, int hart);
+int64 sys_symlinkat(struct proc *p, int hart);
+int64 sys_linkat(struct proc *p, int hart);
+int64 sys_statfs(struct proc *p, int hart);
+int64 sys_fstatfs(struct proc *p, int hart);
 int64 sys_truncate(struct proc *p, int hart);
 int64 sys_ftruncate(struct proc *p, int hart);
 int64 sys_fallocate(struct proc *p, int hart);
 int64 sys_faccessat(struct proc *p, int hart);
 int64 sys_chdir(struct proc *p, int hart);
 int64 sys_fchdir(struct proc *p, int hart);
+int64 sys_fchmod(struct proc *p, int hart);
+int64 sys_fchmodat(struct proc *p, int hart);
+int64 sys_fchownat(struct proc *p, int hart);
+int64 sys_fchown(struct proc *p, int hart);
 int64 sys_openat(struct proc *p, int hart);
 int64 sys_close(struct proc *p, int hart);
 int64 sys_pipe2(struct proc *p, int hart);
@@ -119,6 +142,7 @@ int64 sys_newfstatat(struct proc *p, int hart);
 int64 sys_fstat(struct proc *p, int hart);
 int64 sys_sync(struct proc *p, int hart);
 int64 sys_fsync(struct proc *p, int hart);
+int64 sys_utimensat(struct proc *p, int hart);
 int64 sys_exit(struct proc *p, int hart);
 int64 sys_exit_group(struct proc *p, int hart);
 int64 sys_waitid(struct proc *p, int hart);
@@ -155,6 +179,7 @@ int64 sys_getpid(struct proc *p, int hart);
 int64 sys_getppid(struct proc *p, int hart);
 int64 sys_getuid(struct proc *p, int hart);
 int64 sys_gettid(struct proc *p, int hart);
+int64 sys_socket(struct proc *p, int hart);
 int64 sys_brk(struct proc *p, int hart);
 int64 sys_munmap(struct proc *p, int hart);
 int64 sys_clone(struct proc *p, int hart);
@@ -164,7 +189,10 @@ int64 sys_mprotect(struct proc *p, int hart);
 int64 sys_madvise(struct proc *p, int hart);
 int64 sys_wait4(struct proc *p, int hart);
 int64 sys_prlimit64(struct proc *p, int hart);
+int64 sys_sync(struct proc *p, int hart);
+int64 sys_renameat2(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
+int64 sys_statx(struct proc *p, int hart);
 int64 sys_clone3(struct proc *p, int hart);
 int64 sys_faccessat2(struct proc *p, int hart);
 
@@ -176,12 +204,20 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_ioctl] = sys_ioctl, \
   [SYS_mkdirat] = sys_mkdirat, \
   [SYS_unlinkat] = sys_unlinkat, \
+  [SYS_symlinkat] = sys_symlinkat, \
+  [SYS_linkat] = sys_linkat, \
+  [SYS_statfs] = sys_statfs, \
+  [SYS_fstatfs] = sys_fstatfs, \
   [SYS_truncate] = sys_truncate, \
   [SYS_ftruncate] = sys_ftruncate, \
   [SYS_fallocate] = sys_fallocate, \
   [SYS_faccessat] = sys_faccessat, \
   [SYS_chdir] = sys_chdir, \
   [SYS_fchdir] = sys_fchdir, \
+  [SYS_fchmod] = sys_fchmod, \
+  [SYS_fchmodat] = sys_fchmodat, \
+  [SYS_fchownat] = sys_fchownat, \
+  [SYS_fchown] = sys_fchown, \
   [SYS_openat] = sys_openat, \
   [SYS_close] = sys_close, \
   [SYS_pipe2] = sys_pipe2, \
@@ -201,6 +237,8 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_sync] = sys_sync, \
   [SYS_fsync] = sys_fsync, \
   [SYS_fdatasync] = sys_fsync, \
+  [SYS_sync_file_range] = sys_fsync, \
+  [SYS_utimensat] = sys_utimensat, \
   [SYS_exit] = sys_exit, \
   [SYS_exit_group] = sys_exit_group, \
   [SYS_waitid] = sys_waitid, \
@@ -240,6 +278,8 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_getgid] = sys_getuid, \
   [SYS_getegid] = sys_getuid, \
   [SYS_gettid] = sys_gettid, \
+  [SYS_socket] = sys_socket, \
+  [SYS_socketpair] = sys_socket, \
   [SYS_brk] = sys_brk, \
   [SYS_munmap] = sys_munmap, \
   [SYS_clone] = sys_clone, \
@@ -249,6 +289,9 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_madvise] = sys_madvise, \
   [SYS_wait4] = sys_wait4, \
   [SYS_prlimit64] = sys_prlimit64, \
+  [SYS_syncfs] = sys_sync, \
+  [SYS_renameat2] = sys_renameat2, \
   [SYS_getrandom] = sys_getrandom, \
+  [SYS_statx] = sys_statx, \
   [SYS_clone3] = sys_clone3, \
   [SYS_faccessat2] = sys_faccessat2,

@@ -13,7 +13,7 @@ use crate::kernel::Spec;
 use rvmsmp::devices::annotate::EventKind;
 use rvmsmp::ExitReason;
 
-const PROGRAMS: [&str; 11] = [
+const PROGRAMS: [&str; 12] = [
     "printf",
     "malloc",
     "strings",
@@ -25,6 +25,7 @@ const PROGRAMS: [&str; 11] = [
     "files",
     "namespace",
     "poll",
+    "fileattrs",
 ];
 
 /// Programs for kernel features still being written (siginfo, demand-paged

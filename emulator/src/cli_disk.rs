@@ -24,7 +24,7 @@ pub struct MkfsArgs {
     #[arg(long, default_value_t = rvmsmp::fs::mkfs::DEFAULT_SIZE_MIB, value_name = "MiB")]
     size: u64,
 
-    /// Number of inodes, rounded up to a multiple of 64 [default: one per 16 KiB of image, at most 65536]
+    /// Number of inodes, rounded up to a multiple of 32 [default: one per 16 KiB of image, at most 65536]
     #[arg(long, value_name = "N")]
     inodes: Option<u64>,
 }
@@ -62,9 +62,12 @@ pub enum FsCommand {
     #[command(
         long_about = "Check every rule of the Consistency section of docs/fs-format.md, after applying a \
 committed log in memory: the superblock's regions, that each block belongs to at most one inode and lies in \
-the data region, that the bitmap marks exactly the blocks in use, that every directory entry names an inode \
-in use and every inode in use is reachable from the root, '.' and '..', and link counts. Prints each problem \
-on a line and exits with status 1 if there is any; prints one summary line and exits with 0 if there is none.",
+the data region, that each inode's block count (nblocks), mode, times and reserved fields are right, that the \
+bitmap marks exactly the blocks in use, that every directory entry names an inode in use and every inode in use \
+is reachable from the root (but for orphans: files with no links, unlinked while open, which the kernel frees at \
+its next mount), '.' and '..', and link counts. Prints each problem on a line and exits with status 1 if there \
+is any; prints one summary line and exits with 0 if there is none. An image of another format version cannot be \
+checked (status 2).",
         after_help = "Exit status: 0 consistent, 1 problems found, 2 the image cannot be read."
     )]
     Check {
@@ -119,10 +122,7 @@ pub fn run_fs(args: &FsArgs) -> Result<ExitCode, EmuError> {
             let entries = fs
                 .dir_entries(inum, &ino)
                 .map_err(|e| EmuError::bad_input(image, e.0))?;
-            for e in entries
-                .iter()
-                .filter(|e| e.inum != 0 && e.name != b"." && e.name != b"..")
-            {
+            for (_, e) in entries.iter().filter(|(_, e)| e.name != b"." && e.name != b"..") {
                 match fs.inode(e.inum) {
                     Ok(child) => println!("{}", line(e.inum, &child, &e.name_lossy())),
                     Err(err) => println!("?    {:>7} {:>10} {} ({err})", e.inum, "?", e.name_lossy()),
@@ -139,11 +139,23 @@ pub fn run_fs(args: &FsArgs) -> Result<ExitCode, EmuError> {
                     format!("{path}: is a directory, not a file"),
                 ));
             }
-            let data = fs
-                .read_all(inum, &ino)
+            // Every block number is checked before anything is written;
+            // then the contents are streamed, a run of blocks at a time.
+            let blocks = fs
+                .content_blocks(inum, &ino)
                 .map_err(|e| EmuError::bad_input(image, format!("{path}: {e}")))?;
+            let read_failed = |e: rvmsmp::fs::FsError| EmuError::bad_input(image, format!("{path}: {e}"));
             if out.as_os_str() == "-" {
-                write_stdout(&data)?;
+                let mut file = stdout_file()?;
+                let mut stdout = Noting::new(&mut *file);
+                let copied = fs.copy_blocks(ino.size, &blocks, &mut stdout);
+                let flushed = std::io::Write::flush(&mut stdout);
+                let cannot = |e: &str| EmuError::Config(format!("cannot write to standard output: {e}"));
+                if let Some(e) = &stdout.error {
+                    return Err(cannot(e));
+                }
+                copied.map_err(read_failed)?;
+                flushed.map_err(|e| cannot(&e.to_string()))?;
             } else {
                 if same_file(out, image) {
                     return Err(EmuError::bad_input(
@@ -151,7 +163,14 @@ pub fn run_fs(args: &FsArgs) -> Result<ExitCode, EmuError> {
                         "is the image being read; writing the file there would replace the image",
                     ));
                 }
-                std::fs::write(out, &data).map_err(|e| EmuError::bad_input(out, format!("cannot write: {e}")))?;
+                let cannot = |e: &str| EmuError::bad_input(out, format!("cannot write: {e}"));
+                let file = std::fs::File::create(out).map_err(|e| cannot(&e.to_string()))?;
+                let mut file = Noting::new(file);
+                let copied = fs.copy_blocks(ino.size, &blocks, &mut file);
+                if let Some(e) = &file.error {
+                    return Err(cannot(e));
+                }
+                copied.map_err(read_failed)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -219,11 +238,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Writes `data` to standard output, reporting a closed or failing one
-/// (Rust's own stdout would count bytes written to a closed descriptor as
-/// written).
-fn write_stdout(data: &[u8]) -> Result<(), EmuError> {
-    use std::io::Write;
+/// Standard output as a file, unbuffered, refusing a closed one (Rust's
+/// own stdout would count bytes written to a closed descriptor as written).
+fn stdout_file() -> Result<std::mem::ManuallyDrop<std::fs::File>, EmuError> {
     use std::os::fd::{AsRawFd, FromRawFd};
     let fd = std::io::stdout().as_raw_fd();
     // SAFETY: F_GETFD only asks whether the descriptor is open.
@@ -231,10 +248,39 @@ fn write_stdout(data: &[u8]) -> Result<(), EmuError> {
         return Err(EmuError::Config("cannot write to standard output: it is closed".into()));
     }
     // SAFETY: the descriptor is open; ManuallyDrop leaves it open afterwards.
-    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
-    file.write_all(data)
-        .and_then(|()| file.flush())
-        .map_err(|e| EmuError::Config(format!("cannot write to standard output: {e}")))
+    Ok(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) }))
+}
+
+/// A writer that notes its first error, so that a copy that failed can say
+/// whether reading the image or writing the output went wrong.
+struct Noting<W> {
+    inner: W,
+    error: Option<String>,
+}
+
+impl<W> Noting<W> {
+    fn new(inner: W) -> Noting<W> {
+        Noting { inner, error: None }
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.error.get_or_insert_with(|| e.to_string());
+        }
+        result
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Noting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 /// Whether standard output was closed when the process started (`>&-`).

@@ -78,9 +78,10 @@ that the master spends serving it."
     /// Build a file system image from a host directory, for --disk (format: docs/fs-format.md)
     #[command(
         long_about = "Write IMG, a disk image holding an rvmsmp file system (docs/fs-format.md) with a copy of \
-the directory tree DIR: its directories and regular files, names sorted, contents byte for byte (symbolic \
-links, devices, sockets and pipes are refused). IMG is created or overwritten, SIZE MiB long. The same tree \
-and options always give the same image. Then `rvmsmp run --disk IMG` boots the kernel with it, and \
+the directory tree DIR: its directories and regular files, names sorted, contents byte for byte, permission \
+bits kept (symbolic links, devices, sockets and pipes are refused; a file may be up to 4299210752 bytes). \
+Owners and times are stored as 0, so the same tree and options always give the same image. IMG is created or \
+overwritten, SIZE MiB long (up to 16 TiB), and sparse: blocks of zeros are not written. Then `rvmsmp run --disk IMG` boots the kernel with it, and \
 `rvmsmp fs` reads it back.",
         after_help = "Example: rvmsmp mkfs disk.img rootfs/ --size 32 && rvmsmp fs ls disk.img /"
     )]

@@ -699,11 +699,26 @@ fn run_refuses_an_image_without_a_file_system_and_bare_takes_it() {
     // A superblock that claims more blocks than the file holds.
     let mut claims = vec![0u8; 8192];
     claims[4096..4100].copy_from_slice(b"RMFS");
-    claims[4100..4104].copy_from_slice(&1u32.to_le_bytes());
+    claims[4100..4104].copy_from_slice(&2u32.to_le_bytes());
     claims[4104..4108].copy_from_slice(&100u32.to_le_bytes());
     let claims = TempFile::new("claims.img", &claims);
     let out = rvmsmp(&["run", "--disk", claims.path(), &program("hello")]);
     assert_refused_output(&out, claims.path(), "too small");
+    // A file system of an older format version: refused, with what to do.
+    let mut old = vec![0u8; 8192];
+    old[4096..4100].copy_from_slice(b"RMFS");
+    old[4100..4104].copy_from_slice(&1u32.to_le_bytes());
+    let old = TempFile::new("v1.img", &old);
+    let advice = "file system version 1; this rvmsmp reads version 2: remake the image with `rvmsmp mkfs IMG DIR`";
+    let out = rvmsmp(&["run", "--disk", old.path(), &program("hello")]);
+    assert_refused_output(&out, old.path(), advice);
+    for command in [
+        &["fs", "ls", old.path()][..],
+        &["fs", "get", old.path(), "/f", "-"],
+        &["fs", "check", old.path()],
+    ] {
+        assert_refused_output(&rvmsmp(command), old.path(), advice);
+    }
     // bare hands any image to its guest.
     let out = rvmsmp(&["bare", "--disk", zeros.path(), &guest("hello_uart")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -783,7 +798,7 @@ fn fs_check_reports_each_problem_and_exits_1() {
     let bmapstart = u32::from_le_bytes(bytes[4096 + 32..4096 + 36].try_into().unwrap()) as usize;
     bytes[bmapstart * 4096] &= !1; // block 0 marked free
     let inodestart = u32::from_le_bytes(bytes[4096 + 28..4096 + 32].try_into().unwrap()) as usize;
-    bytes[inodestart * 4096 + 2 * 64 + 2] = 5; // the file's nlink
+    bytes[inodestart * 4096 + 2 * 128 + 2] = 5; // the file's nlink (inodes are 128 bytes)
     std::fs::write(&image, &bytes).unwrap();
     let out = rvmsmp(&["fs", "check", &image]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");

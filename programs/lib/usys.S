@@ -50,6 +50,34 @@ sys_unlinkat:
         ecall
         ret
 
+.globl sys_symlinkat
+.type sys_symlinkat, @function
+sys_symlinkat:
+        li a7, 36
+        ecall
+        ret
+
+.globl sys_linkat
+.type sys_linkat, @function
+sys_linkat:
+        li a7, 37
+        ecall
+        ret
+
+.globl sys_statfs
+.type sys_statfs, @function
+sys_statfs:
+        li a7, 43
+        ecall
+        ret
+
+.globl sys_fstatfs
+.type sys_fstatfs, @function
+sys_fstatfs:
+        li a7, 44
+        ecall
+        ret
+
 .globl sys_truncate
 .type sys_truncate, @function
 sys_truncate:
@@ -89,6 +117,34 @@ sys_chdir:
 .type sys_fchdir, @function
 sys_fchdir:
         li a7, 50
+        ecall
+        ret
+
+.globl sys_fchmod
+.type sys_fchmod, @function
+sys_fchmod:
+        li a7, 52
+        ecall
+        ret
+
+.globl sys_fchmodat
+.type sys_fchmodat, @function
+sys_fchmodat:
+        li a7, 53
+        ecall
+        ret
+
+.globl sys_fchownat
+.type sys_fchownat, @function
+sys_fchownat:
+        li a7, 54
+        ecall
+        ret
+
+.globl sys_fchown
+.type sys_fchown, @function
+sys_fchown:
+        li a7, 55
         ecall
         ret
 
@@ -222,6 +278,20 @@ sys_fsync:
 .type sys_fdatasync, @function
 sys_fdatasync:
         li a7, 83
+        ecall
+        ret
+
+.globl sys_sync_file_range
+.type sys_sync_file_range, @function
+sys_sync_file_range:
+        li a7, 84
+        ecall
+        ret
+
+.globl sys_utimensat
+.type sys_utimensat, @function
+sys_utimensat:
+        li a7, 88
         ecall
         ret
 
@@ -498,6 +568,20 @@ sys_gettid:
         ecall
         ret
 
+.globl sys_socket
+.type sys_socket, @function
+sys_socket:
+        li a7, 198
+        ecall
+        ret
+
+.globl sys_socketpair
+.type sys_socketpair, @function
+sys_socketpair:
+        li a7, 199
+        ecall
+        ret
+
 .globl sys_brk
 .type sys_brk, @function
 sys_brk:
@@ -561,10 +645,31 @@ sys_prlimit64:
         ecall
         ret
 
+.globl sys_syncfs
+.type sys_syncfs, @function
+sys_syncfs:
+        li a7, 267
+        ecall
+        ret
+
+.globl sys_renameat2
+.type sys_renameat2, @function
+sys_renameat2:
+        li a7, 276
+        ecall
+        ret
+
 .globl sys_getrandom
 .type sys_getrandom, @function
 sys_getrandom:
         li a7, 278
+        ecall
+        ret
+
+.globl sys_statx
+.type sys_statx, @function
+sys_statx:
+        li a7, 291
         ecall
         ret
 

@@ -19,19 +19,26 @@ pub const SECTORS_PER_BLOCK: u64 = (BSIZE / 512) as u64;
 /// The superblock's magic number: the bytes "RMFS".
 pub const MAGIC: u32 = 0x5346_4d52;
 /// The format version this code reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The block holding the superblock.
 pub const SUPERBLOCK: u32 = 1;
-/// Direct block numbers in an inode.
-pub const NDIRECT: usize = 11;
-/// Block numbers in an indirect block.
+/// Direct block numbers in an inode: file blocks `0 .. NDIRECT`.
+pub const NDIRECT: usize = 12;
+/// Block numbers in an index block (indirect, double-indirect or second-level).
 pub const NINDIRECT: usize = BSIZE / 4;
-/// The largest file, in blocks and bytes.
-pub const MAX_FILE_BLOCKS: usize = NDIRECT + NINDIRECT;
-pub const MAX_FILE_BYTES: u64 = (MAX_FILE_BLOCKS * BSIZE) as u64;
+/// The first file block the double-indirect block maps (the indirect block
+/// maps `NDIRECT .. DIND_FIRST`).
+pub const DIND_FIRST: usize = NDIRECT + NINDIRECT;
+/// The largest file, in blocks and bytes (a little over 4 GiB).
+pub const MAX_FILE_BLOCKS: usize = DIND_FIRST + NINDIRECT * NINDIRECT;
+pub const MAX_FILE_BYTES: u64 = MAX_FILE_BLOCKS as u64 * BSIZE as u64;
 /// Bytes per on-disk inode, and inodes per block.
-pub const INODE_SIZE: usize = 64;
+pub const INODE_SIZE: usize = 128;
 pub const INODES_PER_BLOCK: usize = BSIZE / INODE_SIZE;
+/// The permission bits an inode's `mode` may hold.
+pub const MODE_MASK: u16 = 0o7777;
+/// Nanoseconds in a second: every `*_nsec` field is below it.
+pub const NSEC_PER_SEC: u32 = 1_000_000_000;
 /// Bitmap bits per block.
 pub const BITS_PER_BLOCK: usize = BSIZE * 8;
 /// Bytes per directory entry, and the longest name.
@@ -84,6 +91,23 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
 }
 
+fn i64_at(b: &[u8], off: usize) -> i64 {
+    u64_at(b, off) as i64
+}
+
+/// Why an image with the right magic number but another `version` cannot
+/// be read (the caller adds the file name).
+pub fn version_error(version: u32) -> FsError {
+    if version < VERSION {
+        fs_err!(
+            "file system version {version}; this rvmsmp reads version {VERSION}: remake the image with \
+             `rvmsmp mkfs IMG DIR` (an older rvmsmp's `fs get` extracts the files)"
+        )
+    } else {
+        fs_err!("file system version {version}; this rvmsmp reads version {VERSION} (a newer rvmsmp made the image)")
+    }
+}
+
 /// The superblock (block 1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Superblock {
@@ -106,12 +130,14 @@ pub const SUPERBLOCK_BYTES: usize = 40;
 
 impl Superblock {
     /// The layout mkfs makes for an image of `size` blocks with `ninodes`
-    /// inodes (a multiple of 64) and `nlog` log blocks.
+    /// inodes (a multiple of 32) and `nlog` log blocks. A layout whose
+    /// metadata would not fit in 32-bit block numbers gets `datastart` =
+    /// `u32::MAX`, which [`Superblock::validate`] (and mkfs) refuse.
     pub fn layout(size: u32, ninodes: u32, nlog: u32) -> Superblock {
-        let logstart = 2;
-        let inodestart = logstart + nlog;
-        let bmapstart = inodestart + ninodes / INODES_PER_BLOCK as u32;
-        let datastart = bmapstart + bitmap_blocks(size);
+        let logstart = 2u32;
+        let inodestart = logstart.saturating_add(nlog);
+        let bmapstart = inodestart.saturating_add(ninodes / INODES_PER_BLOCK as u32);
+        let datastart = bmapstart.saturating_add(bitmap_blocks(size));
         Superblock {
             magic: MAGIC,
             version: VERSION,
@@ -179,10 +205,7 @@ impl Superblock {
             ));
         }
         if self.version != VERSION {
-            return Err(fs_err!(
-                "file system version {} (this rvmsmp reads version {VERSION})",
-                self.version
-            ));
+            return Err(version_error(self.version));
         }
         if u64::from(self.size) > file_blocks {
             return Err(fs_err!(
@@ -192,7 +215,7 @@ impl Superblock {
         }
         if self.ninodes < 2 || self.ninodes % INODES_PER_BLOCK as u32 != 0 {
             return Err(fs_err!(
-                "superblock: ninodes {} is not a positive multiple of 64",
+                "superblock: ninodes {} is not a positive multiple of {INODES_PER_BLOCK}",
                 self.ninodes
             ));
         }
@@ -253,42 +276,96 @@ pub fn bitmap_blocks(size: u32) -> u32 {
     size.div_ceil(BITS_PER_BLOCK as u32)
 }
 
-/// An on-disk inode.
+/// An on-disk inode (128 bytes; docs/fs-format.md has the offsets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Inode {
     pub kind: u16,
+    /// Entries naming it (a directory: 1); 0 for an orphan.
     pub nlink: u16,
-    pub reserved: u32,
+    /// Permission bits, at most [`MODE_MASK`].
+    pub mode: u16,
+    pub reserved0: u16,
+    pub uid: u32,
+    pub gid: u32,
     pub size: u64,
+    /// Blocks it uses: data blocks and index blocks.
+    pub nblocks: u32,
+    pub reserved1: u32,
+    pub atime_sec: i64,
+    pub mtime_sec: i64,
+    pub ctime_sec: i64,
+    pub atime_nsec: u32,
+    pub mtime_nsec: u32,
+    pub ctime_nsec: u32,
+    pub reserved2: u32,
+    /// File blocks `0 .. NDIRECT`.
     pub addrs: [u32; NDIRECT],
+    /// A block of block numbers for file blocks `NDIRECT .. DIND_FIRST`.
     pub indirect: u32,
+    /// A block of second-level block numbers: entry `j`'s block maps file
+    /// blocks `DIND_FIRST + NINDIRECT * j ..` (NINDIRECT of them).
+    pub dindirect: u32,
 }
+
+/// Offsets of the inode's fields.
+const I_ADDRS: usize = 72;
+const I_INDIRECT: usize = I_ADDRS + 4 * NDIRECT;
+const I_DINDIRECT: usize = I_INDIRECT + 4;
+const _: () = assert!(I_DINDIRECT + 4 == INODE_SIZE);
 
 impl Inode {
     pub fn parse(b: &[u8]) -> Inode {
         let mut addrs = [0u32; NDIRECT];
         for (i, a) in addrs.iter_mut().enumerate() {
-            *a = u32_at(b, 16 + 4 * i);
+            *a = u32_at(b, I_ADDRS + 4 * i);
         }
         Inode {
             kind: u16_at(b, 0),
             nlink: u16_at(b, 2),
-            reserved: u32_at(b, 4),
-            size: u64_at(b, 8),
+            mode: u16_at(b, 4),
+            reserved0: u16_at(b, 6),
+            uid: u32_at(b, 8),
+            gid: u32_at(b, 12),
+            size: u64_at(b, 16),
+            nblocks: u32_at(b, 24),
+            reserved1: u32_at(b, 28),
+            atime_sec: i64_at(b, 32),
+            mtime_sec: i64_at(b, 40),
+            ctime_sec: i64_at(b, 48),
+            atime_nsec: u32_at(b, 56),
+            mtime_nsec: u32_at(b, 60),
+            ctime_nsec: u32_at(b, 64),
+            reserved2: u32_at(b, 68),
             addrs,
-            indirect: u32_at(b, 60),
+            indirect: u32_at(b, I_INDIRECT),
+            dindirect: u32_at(b, I_DINDIRECT),
         }
     }
 
+    /// Writes the inode's 128 bytes to `b[..INODE_SIZE]`.
     pub fn write(&self, b: &mut [u8]) {
-        b[0..2].copy_from_slice(&self.kind.to_le_bytes());
-        b[2..4].copy_from_slice(&self.nlink.to_le_bytes());
-        b[4..8].copy_from_slice(&self.reserved.to_le_bytes());
-        b[8..16].copy_from_slice(&self.size.to_le_bytes());
+        let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
+        put(0, &self.kind.to_le_bytes());
+        put(2, &self.nlink.to_le_bytes());
+        put(4, &self.mode.to_le_bytes());
+        put(6, &self.reserved0.to_le_bytes());
+        put(8, &self.uid.to_le_bytes());
+        put(12, &self.gid.to_le_bytes());
+        put(16, &self.size.to_le_bytes());
+        put(24, &self.nblocks.to_le_bytes());
+        put(28, &self.reserved1.to_le_bytes());
+        put(32, &self.atime_sec.to_le_bytes());
+        put(40, &self.mtime_sec.to_le_bytes());
+        put(48, &self.ctime_sec.to_le_bytes());
+        put(56, &self.atime_nsec.to_le_bytes());
+        put(60, &self.mtime_nsec.to_le_bytes());
+        put(64, &self.ctime_nsec.to_le_bytes());
+        put(68, &self.reserved2.to_le_bytes());
         for (i, a) in self.addrs.iter().enumerate() {
-            b[16 + 4 * i..20 + 4 * i].copy_from_slice(&a.to_le_bytes());
+            put(I_ADDRS + 4 * i, &a.to_le_bytes());
         }
-        b[60..64].copy_from_slice(&self.indirect.to_le_bytes());
+        put(I_INDIRECT, &self.indirect.to_le_bytes());
+        put(I_DINDIRECT, &self.dindirect.to_le_bytes());
     }
 
     /// Blocks its size covers: `ceil(size / 4096)`.
@@ -377,10 +454,7 @@ pub fn check_formatted(path: &std::path::Path) -> Result<Superblock> {
         ));
     }
     if sb.version != VERSION {
-        return Err(fs_err!(
-            "holds file system version {} (this rvmsmp reads version {VERSION})",
-            sb.version
-        ));
+        return Err(version_error(sb.version));
     }
     if u64::from(sb.size) * BSIZE as u64 > len {
         return Err(fs_err!(
@@ -402,11 +476,46 @@ mod tests {
         assert_eq!(Superblock::parse(&sb.to_block()), sb);
         assert_eq!(
             (sb.logstart, sb.inodestart, sb.bmapstart, sb.datastart),
-            (2, 129, 145, 146)
+            (2, 129, 161, 162)
         );
-        assert_eq!(sb.nblocks, 4096 - 146);
+        assert_eq!(sb.nblocks, 4096 - 162);
+        assert_eq!(sb.version, 2);
         sb.validate(4096).unwrap();
         assert!(sb.validate(4095).is_err());
+        // ninodes a multiple of 32, not 64.
+        let sb = Superblock::layout(4096, 96, DEFAULT_NLOG);
+        sb.validate(4096).unwrap();
+        let odd = Superblock { ninodes: 48, ..sb };
+        assert!(odd.validate(4096).unwrap_err().0.contains("multiple of 32"));
+    }
+
+    #[test]
+    fn the_largest_image_lays_out_without_overflow() {
+        // 2^32 - 1 blocks (16 TiB), the most inodes the table can number.
+        let sb = Superblock::layout(u32::MAX, 65536, DEFAULT_NLOG);
+        assert_eq!(sb.datastart, 2 + 127 + 65536 / 32 + u32::MAX.div_ceil(32768));
+        assert_eq!(sb.nblocks, u32::MAX - sb.datastart);
+        sb.validate(u64::from(u32::MAX)).unwrap();
+        // Metadata that cannot fit saturates, and is refused.
+        let sb = Superblock::layout(1000, u32::MAX - 31, u32::MAX);
+        assert_eq!(sb.datastart, u32::MAX);
+        assert!(sb.validate(1000).is_err());
+    }
+
+    #[test]
+    fn an_old_version_is_refused_with_advice() {
+        let sb = Superblock {
+            version: 1,
+            ..Superblock::layout(4096, 1024, DEFAULT_NLOG)
+        };
+        let e = sb.validate(4096).unwrap_err().0;
+        assert!(
+            e.starts_with("file system version 1; this rvmsmp reads version 2: remake"),
+            "{e}"
+        );
+        assert!(e.contains("`rvmsmp mkfs IMG DIR`") && !e.contains('\n'), "{e}");
+        let sb = Superblock { version: 3, ..sb };
+        assert!(sb.validate(4096).unwrap_err().0.contains("newer"));
     }
 
     #[test]
@@ -414,14 +523,37 @@ mod tests {
         let ino = Inode {
             kind: T_FILE,
             nlink: 3,
-            reserved: 0,
+            mode: 0o4755,
+            reserved0: 0,
+            uid: 1000,
+            gid: 100,
             size: 123_456,
-            addrs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            nblocks: 31,
+            reserved1: 0,
+            atime_sec: -5,
+            mtime_sec: 1_700_000_000,
+            ctime_sec: i64::MAX,
+            atime_nsec: 1,
+            mtime_nsec: 999_999_999,
+            ctime_nsec: 7,
+            reserved2: 0,
+            addrs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             indirect: 99,
+            dindirect: 100,
         };
         let mut b = [0u8; INODE_SIZE];
         ino.write(&mut b);
         assert_eq!(Inode::parse(&b), ino);
+        // The offsets of docs/fs-format.md.
+        assert_eq!(u16::from_le_bytes([b[4], b[5]]), 0o4755);
+        assert_eq!(u64_at(&b, 16), 123_456);
+        assert_eq!(u32_at(&b, 24), 31);
+        assert_eq!(i64_at(&b, 32), -5);
+        assert_eq!(u32_at(&b, 60), 999_999_999);
+        assert_eq!(u32_at(&b, 72), 1);
+        assert_eq!(u32_at(&b, 116), 12);
+        assert_eq!((u32_at(&b, 120), u32_at(&b, 124)), (99, 100));
+        assert_eq!(MAX_FILE_BYTES, 4_299_210_752);
     }
 
     #[test]

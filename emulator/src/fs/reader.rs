@@ -10,8 +10,8 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::{
-    fs_err, parse_log_header, Dirent, Inode, Result, Superblock, BSIZE, DIRENT_SIZE, INODES_PER_BLOCK, INODE_SIZE,
-    MAX_FILE_BLOCKS, MAX_FILE_BYTES, NDIRECT, NINDIRECT, ROOT_INUM, SUPERBLOCK, T_DIR, T_FILE,
+    fs_err, parse_log_header, Dirent, Inode, Result, Superblock, BSIZE, DIND_FIRST, DIRENT_SIZE, INODES_PER_BLOCK,
+    INODE_SIZE, MAX_FILE_BLOCKS, MAX_FILE_BYTES, NDIRECT, NINDIRECT, ROOT_INUM, SUPERBLOCK, T_DIR, T_FILE,
 };
 
 /// An open image.
@@ -128,18 +128,14 @@ impl FsImage {
         b >= self.sb.datastart && b < self.sb.size
     }
 
-    /// The block numbers of an inode's indirect block (checked to be a data block).
-    pub fn indirect_entries(&self, inum: u32, ino: &Inode) -> Result<Vec<u32>> {
-        if ino.indirect == 0 {
-            return Ok(vec![0; NINDIRECT]);
+    /// The block numbers in an index block (indirect, double-indirect or
+    /// second-level) of inode `inum`; `what` names it in errors. The block
+    /// is checked to be a data block first.
+    pub fn index_entries(&self, inum: u32, what: &str, b: u32) -> Result<Vec<u32>> {
+        if !self.in_data_region(b) {
+            return Err(fs_err!("inode {inum}: {what} {b} is outside the data region"));
         }
-        if !self.in_data_region(ino.indirect) {
-            return Err(fs_err!(
-                "inode {inum}: indirect block {} is outside the data region",
-                ino.indirect
-            ));
-        }
-        let block = self.block(ino.indirect)?;
+        let block = self.block(b)?;
         Ok(block
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
@@ -147,7 +143,7 @@ impl FsImage {
     }
 
     /// The block numbers of an inode's contents, in order, 0 for a hole,
-    /// as many as its size covers.
+    /// as many as its size covers; every one checked to be 0 or a data block.
     pub fn content_blocks(&self, inum: u32, ino: &Inode) -> Result<Vec<u32>> {
         if ino.size > MAX_FILE_BYTES {
             return Err(fs_err!(
@@ -156,11 +152,34 @@ impl FsImage {
             ));
         }
         let n = ino.size_blocks() as usize;
-        let mut blocks: Vec<u32> = ino.addrs[..n.min(NDIRECT)].to_vec();
+        let mut blocks: Vec<u32> = Vec::with_capacity(n);
+        blocks.extend_from_slice(&ino.addrs[..n.min(NDIRECT)]);
         if n > NDIRECT {
-            blocks.extend_from_slice(&self.indirect_entries(inum, ino)?[..n - NDIRECT]);
+            let want = n.min(DIND_FIRST) - NDIRECT;
+            if ino.indirect == 0 {
+                blocks.resize(blocks.len() + want, 0);
+            } else {
+                blocks.extend_from_slice(&self.index_entries(inum, "indirect block", ino.indirect)?[..want]);
+            }
         }
-        debug_assert!(blocks.len() <= MAX_FILE_BLOCKS);
+        if n > DIND_FIRST {
+            let rest = n - DIND_FIRST;
+            if ino.dindirect == 0 {
+                blocks.resize(n, 0);
+            } else {
+                let second = self.index_entries(inum, "double-indirect block", ino.dindirect)?;
+                for (j, &b) in second.iter().enumerate().take(rest.div_ceil(NINDIRECT)) {
+                    let want = (rest - j * NINDIRECT).min(NINDIRECT);
+                    if b == 0 {
+                        blocks.resize(blocks.len() + want, 0);
+                    } else {
+                        let what = format!("second-level block {j}");
+                        blocks.extend_from_slice(&self.index_entries(inum, &what, b)?[..want]);
+                    }
+                }
+            }
+        }
+        debug_assert!(blocks.len() == n && n <= MAX_FILE_BLOCKS);
         for &b in &blocks {
             if b != 0 && !self.in_data_region(b) {
                 return Err(fs_err!("inode {inum}: block {b} is outside the data region"));
@@ -169,16 +188,52 @@ impl FsImage {
         Ok(blocks)
     }
 
-    /// Writes an inode's contents (`size` bytes) to `out`.
-    pub fn read_to(&self, inum: u32, ino: &Inode, out: &mut dyn Write) -> Result<()> {
-        let mut left = ino.size;
-        for b in self.content_blocks(inum, ino)? {
-            let data = if b == 0 { vec![0u8; BSIZE] } else { self.block(b)? };
-            let take = left.min(BSIZE as u64) as usize;
-            out.write_all(&data[..take])?;
+    /// Writes the first `size` bytes of the contents that `blocks` (from
+    /// [`FsImage::content_blocks`]) map to `out`, streaming: runs of
+    /// consecutive blocks are read with one call, up to 1 MiB at a time,
+    /// and holes are written as zeros.
+    pub fn copy_blocks(&self, size: u64, blocks: &[u32], out: &mut dyn Write) -> Result<()> {
+        const CHUNK_BLOCKS: usize = 256;
+        let mut buf = vec![0u8; CHUNK_BLOCKS * BSIZE];
+        let mut left = size;
+        let mut i = 0;
+        while i < blocks.len() && left > 0 {
+            let first = blocks[i];
+            let mut j = i + 1;
+            if first == 0 {
+                while j < blocks.len() && j - i < CHUNK_BLOCKS && blocks[j] == 0 {
+                    j += 1;
+                }
+                buf[..(j - i) * BSIZE].fill(0);
+            } else if let Some(data) = self.installed.get(&first) {
+                buf[..BSIZE].copy_from_slice(data);
+            } else {
+                let next = |k: usize| first.checked_add((k - i) as u32);
+                while j < blocks.len()
+                    && j - i < CHUNK_BLOCKS
+                    && Some(blocks[j]) == next(j)
+                    && !self.installed.contains_key(&blocks[j])
+                {
+                    j += 1;
+                }
+                let run = &mut buf[..(j - i) * BSIZE];
+                self.file
+                    .read_exact_at(run, u64::from(first) * BSIZE as u64)
+                    .map_err(|e| fs_err!("blocks {first}..{}: {e}", u64::from(first) + (j - i) as u64))?;
+            }
+            let take = (((j - i) * BSIZE) as u64).min(left) as usize;
+            out.write_all(&buf[..take])?;
             left -= take as u64;
+            i = j;
         }
         Ok(())
+    }
+
+    /// Writes an inode's contents (`size` bytes) to `out`. Its block
+    /// numbers are all checked before anything is written.
+    pub fn read_to(&self, inum: u32, ino: &Inode, out: &mut dyn Write) -> Result<()> {
+        let blocks = self.content_blocks(inum, ino)?;
+        self.copy_blocks(ino.size, &blocks, out)
     }
 
     /// An inode's contents.
@@ -188,13 +243,30 @@ impl FsImage {
         Ok(out)
     }
 
-    /// A directory's entries, free slots included.
-    pub fn dir_entries(&self, inum: u32, ino: &Inode) -> Result<Vec<Dirent>> {
+    /// A directory's entries in use (`inum` not 0), each with its slot
+    /// number (0 is `.`, 1 is `..`). Holes hold only free slots, so they
+    /// are skipped without being read.
+    pub fn dir_entries(&self, inum: u32, ino: &Inode) -> Result<Vec<(u64, Dirent)>> {
         if ino.kind != T_DIR {
             return Err(fs_err!("inode {inum} is not a directory"));
         }
-        let data = self.read_all(inum, ino)?;
-        Ok(data.chunks_exact(DIRENT_SIZE).map(Dirent::parse).collect())
+        let per_block = (BSIZE / DIRENT_SIZE) as u64;
+        let mut entries = Vec::new();
+        for (k, &b) in self.content_blocks(inum, ino)?.iter().enumerate() {
+            if b == 0 {
+                continue;
+            }
+            let data = self.block(b)?;
+            let start = k as u64 * BSIZE as u64;
+            let len = (ino.size - start).min(BSIZE as u64) as usize;
+            for (i, raw) in data[..len].chunks_exact(DIRENT_SIZE).enumerate() {
+                let e = Dirent::parse(raw);
+                if e.inum != 0 {
+                    entries.push((k as u64 * per_block + i as u64, e));
+                }
+            }
+        }
+        Ok(entries)
     }
 
     /// Finds a path from the root: `/a/b`, `a/b`, `/` and `.` all work.
@@ -212,7 +284,7 @@ impl FsImage {
             let entries = self.dir_entries(inum, &ino)?;
             walked.push('/');
             walked.push_str(part);
-            let found = entries.iter().find(|e| e.inum != 0 && e.name == part.as_bytes());
+            let found = entries.iter().map(|(_, e)| e).find(|e| e.name == part.as_bytes());
             let Some(entry) = found else {
                 return Err(fs_err!("{walked}: no such file or directory"));
             };
@@ -260,7 +332,7 @@ mod tests {
             .dir_entries(inum, &ino)
             .unwrap()
             .iter()
-            .map(Dirent::name_lossy)
+            .map(|(_, e)| e.name_lossy())
             .collect();
         assert_eq!(names, [".", "..", "deeper", "hello.txt"]);
         assert!(fs.lookup("/nope").unwrap_err().0.contains("no such file"));
