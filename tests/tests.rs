@@ -8,6 +8,7 @@ mod diff;
 mod disk;
 mod disk_device;
 mod fp;
+mod fsprops;
 mod gdb;
 mod gen;
 mod insn_trace;
