@@ -217,15 +217,37 @@ int uio_ok(struct uio *u, int need) {
 
 // ---- Reading and writing ----
 
-// An inode is read or written one segment at a time, each inside its own
-// attempt; a vector gets its first non-empty segment (a short count, as
-// a transfer larger than one transaction also gives).
-static int64 inode_transfer(struct proc *p, struct file *f, struct uio *u, int write) {
-  uint64 addr = 0, n = uio_at(u, 0, &addr);
-  for (uint64 off = 0; n == 0 && off < u->len;)
-    n = uio_at(u, ++off, &addr); // skip empty segments
-  op_begin(p, !write);
-  return op_end(p, write ? inode_write(p, f, addr, n) : inode_read(p, f, addr, n));
+// An inode is read or written a chunk at a time, each chunk one attempt
+// (at most MAXOPDATA blocks, in one segment of a vector), until all of the
+// transfer is done, the end of the file is reached, or an error stops it:
+// as on Linux, one call moves all of a regular file's bytes. At `pos`, or
+// at the file's offset (advancing it) when pos is -1. A chunk that must
+// wait blocks the thread; the bytes moved so far are kept in io_done and
+// the call, made again, goes on from there (a signal handler that runs
+// meanwhile makes the call return that count: signal.c).
+int64 inode_transfer(struct proc *p, struct file *f, struct uio *u, int write, int64 pos) {
+  for (;;) {
+    uint64 done = p->io_done, addr = 0, n = uio_at(u, done, &addr);
+    if (n == 0) {
+      p->io_done = 0;
+      return done;
+    }
+    uint64 saved = f->off;
+    if (pos >= 0)
+      f->off = pos + done;
+    op_begin(p, !write);
+    int64 r = write ? inode_write(p, f, addr, n) : inode_read(p, f, addr, n);
+    if (pos >= 0)
+      f->off = saved;
+    if (r == -ERESTART)
+      return op_end(p, r);
+    r = op_end(p, r);
+    if (r <= 0) {
+      p->io_done = 0;
+      return done ? (int64)done : r;
+    }
+    p->io_done = done + r;
+  }
 }
 
 static int64 transfer(struct proc *p, int64 fd, struct uio *u, int write) {
@@ -237,7 +259,7 @@ static int64 transfer(struct proc *p, int64 fd, struct uio *u, int write) {
   case FT_CONSOLE_OUT: return console_write_user(p, 1, u);
   case FT_CONSOLE_ERR: return console_write_user(p, 2, u);
   case FT_PIPE: return write ? pipe_write(p, f, u) : pipe_read(p, f, u);
-  case FT_INODE: return inode_transfer(p, f, u, write);
+  case FT_INODE: return inode_transfer(p, f, u, write, -1);
   case FT_VNODE: return ns_transfer(f, u, write);
   }
   return -EBADF;
@@ -261,6 +283,41 @@ static int64 vector(struct proc *p, int write) {
     return err;
   return transfer(p, (int)tf->a0, &u, write);
 }
+
+// preadv and pwritev (and their *2 forms, with flags 0 and an offset of
+// -1 meaning the file's own): vectored transfers at an offset.
+static int64 vector_at(struct proc *p, int write, int v2) {
+  struct trapframe *tf = p->tf;
+  int64 pos = (int64)tf->a3; // on riscv64 the offset's high half (a4) adds nothing
+  if (v2 && tf->a5)
+    return -EOPNOTSUPP; // RWF_HIPRI, RWF_DSYNC, ...: none is supported
+  if (v2 && pos == -1)
+    return vector(p, write);
+  struct file *f = fd_file(p, (int)tf->a0);
+  if (!f || !(write ? f->writable : f->readable))
+    return -EBADF;
+  if (f->type != FT_INODE && f->type != FT_VNODE)
+    return -ESPIPE;
+  if (pos < 0)
+    return -EINVAL;
+  struct uio u;
+  int64 err = uio_init(p, &u, 0, 0, tf->a1, tf->a2);
+  if (err < 0)
+    return err;
+  if (f->type == FT_VNODE) {
+    uint64 saved = f->off;
+    f->off = pos;
+    int64 r = ns_transfer(f, &u, write);
+    f->off = saved;
+    return r;
+  }
+  return inode_transfer(p, f, &u, write, pos);
+}
+
+int64 sys_preadv(struct proc *p, int hart) { return vector_at(p, 0, 0); }
+int64 sys_pwritev(struct proc *p, int hart) { return vector_at(p, 1, 0); }
+int64 sys_preadv2(struct proc *p, int hart) { return vector_at(p, 0, 1); }
+int64 sys_pwritev2(struct proc *p, int hart) { return vector_at(p, 1, 1); }
 
 int64 sys_read(struct proc *p, int hart) { return plain(p, 0); }
 int64 sys_write(struct proc *p, int hart) { return plain(p, 1); }

@@ -20,9 +20,7 @@ static struct file *positioned_file(struct proc *p, int64 fd, int want_write, in
 
 // pread64(fd, buf, count, offset) and pwrite64: a read or write at
 // `offset` that leaves the file's offset as it was. As on Linux, pwrite on
-// a file opened with O_APPEND writes at the end whatever the offset. The
-// call runs from its start again when it must wait (the offset is put
-// back before that, so a repeated attempt sees the same state).
+// a file opened with O_APPEND writes at the end whatever the offset.
 static int64 positioned(struct proc *p, int write) {
   struct trapframe *tf = p->tf;
   int64 err;
@@ -31,18 +29,15 @@ static int64 positioned(struct proc *p, int write) {
     return err;
   if ((int64)tf->a3 < 0)
     return -EINVAL;
-  uint64 saved = f->off;
-  f->off = tf->a3;
+  struct uio u = {.p = p, .base = tf->a1, .len = tf->a2};
   if (f->type == FT_VNODE) {
-    struct uio u = {.p = p, .base = tf->a1, .len = tf->a2};
+    uint64 saved = f->off;
+    f->off = tf->a3;
     int64 r = ns_transfer(f, &u, write);
     f->off = saved;
     return r;
   }
-  op_begin(p, !write);
-  int64 r = write ? inode_write(p, f, tf->a1, tf->a2) : inode_read(p, f, tf->a1, tf->a2);
-  f->off = saved;
-  return op_end(p, r);
+  return inode_transfer(p, f, &u, write, tf->a3);
 }
 
 int64 sys_pread64(struct proc *p, int hart) { return positioned(p, 0); }

@@ -271,6 +271,13 @@ static int take(struct proc *p, int sig, const struct fault_info *fault) {
   if (act->handler == SIG_IGN)
     return 0;
   annotate(EV_SIGNAL, p->tid, sig, act->handler);
+  if (p->io_done) {
+    // A file transfer that waited after moving some bytes: it returns
+    // their count, and the handler runs after the call (fd.c).
+    p->tf->epc += 4;
+    p->tf->a0 = p->io_done;
+    p->io_done = 0;
+  }
   if (build_frame(p, sig, act, fault) < 0) {
     terminate(p, SIGSEGV); // as Linux forces SIGSEGV when the frame cannot be written
     return 1;

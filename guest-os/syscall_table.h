@@ -36,6 +36,8 @@ struct proc;
 #define SYS_writev 66
 #define SYS_pread64 67
 #define SYS_pwrite64 68
+#define SYS_preadv 69
+#define SYS_pwritev 70
 #define SYS_pselect6 72
 #define SYS_ppoll 73
 #define SYS_readlinkat 78
@@ -99,6 +101,8 @@ struct proc;
 #define SYS_syncfs 267
 #define SYS_renameat2 276
 #define SYS_getrandom 278
+#define SYS_preadv2 286
+#define SYS_pwritev2 287
 #define SYS_statx 291
 #define SYS_clone3 435
 #define SYS_faccessat2 439
@@ -135,6 +139,8 @@ int64 sys_readv(struct proc *p, int hart);
 int64 sys_writev(struct proc *p, int hart);
 int64 sys_pread64(struct proc *p, int hart);
 int64 sys_pwrite64(struct proc *p, int hart);
+int64 sys_preadv(struct proc *p, int hart);
+int64 sys_pwritev(struct proc *p, int hart);
 int64 sys_pselect6(struct proc *p, int hart);
 int64 sys_ppoll(struct proc *p, int hart);
 int64 sys_readlinkat(struct proc *p, int hart);
@@ -192,6 +198,8 @@ int64 sys_prlimit64(struct proc *p, int hart);
 int64 sys_sync(struct proc *p, int hart);
 int64 sys_renameat2(struct proc *p, int hart);
 int64 sys_getrandom(struct proc *p, int hart);
+int64 sys_preadv2(struct proc *p, int hart);
+int64 sys_pwritev2(struct proc *p, int hart);
 int64 sys_statx(struct proc *p, int hart);
 int64 sys_clone3(struct proc *p, int hart);
 int64 sys_faccessat2(struct proc *p, int hart);
@@ -229,6 +237,8 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_writev] = sys_writev, \
   [SYS_pread64] = sys_pread64, \
   [SYS_pwrite64] = sys_pwrite64, \
+  [SYS_preadv] = sys_preadv, \
+  [SYS_pwritev] = sys_pwritev, \
   [SYS_pselect6] = sys_pselect6, \
   [SYS_ppoll] = sys_ppoll, \
   [SYS_readlinkat] = sys_readlinkat, \
@@ -292,6 +302,8 @@ int64 sys_faccessat2(struct proc *p, int hart);
   [SYS_syncfs] = sys_sync, \
   [SYS_renameat2] = sys_renameat2, \
   [SYS_getrandom] = sys_getrandom, \
+  [SYS_preadv2] = sys_preadv2, \
+  [SYS_pwritev2] = sys_pwritev2, \
   [SYS_statx] = sys_statx, \
   [SYS_clone3] = sys_clone3, \
   [SYS_faccessat2] = sys_faccessat2,

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -229,6 +230,27 @@ static void large_sparse_file(void) {
   unlink("sparse");
 }
 
+// Linux moves all of a regular file's bytes in one call, however many.
+static void whole_transfers(void) {
+  static char big[3 << 20], back[3 << 20];
+  for (size_t i = 0; i < sizeof big; i++)
+    big[i] = (char)(i * 7 + i / 4096);
+  int fd = open("whole", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ssize_t w = write(fd, big, sizeof big);
+  ssize_t r = pread(fd, back, sizeof back, 0);
+  check(w == (ssize_t)sizeof big && r == (ssize_t)sizeof back && memcmp(big, back, sizeof big) == 0,
+        "one write and one pread of 3 MiB move it all: %zd, %zd", w, r);
+  struct iovec iov[3] = {{big, 100000}, {big + 100000, 0}, {big + 100000, 500000}};
+  w = pwritev(fd, iov, 3, 10);
+  lseek(fd, 10, SEEK_SET);
+  struct iovec in[2] = {{back, 300000}, {back + 300000, 300000}};
+  r = readv(fd, in, 2);
+  check(w == 600000 && r == 600000 && memcmp(back, big, 600000) == 0, "pwritev and readv move every segment: %zd, %zd",
+        w, r);
+  close(fd);
+  unlink("whole");
+}
+
 static void missing_features(void) {
   int r = symlink("e", "sym");
   check(r == 0 || errno == EPERM, "symlink: made, or EPERM from a file system without symbolic links");
@@ -252,6 +274,7 @@ int main(void) {
   links();
   unlinked_while_open();
   large_sparse_file();
+  whole_transfers();
   missing_features();
 
   // What is left.

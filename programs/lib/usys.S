@@ -225,6 +225,20 @@ sys_pwrite64:
         ecall
         ret
 
+.globl sys_preadv
+.type sys_preadv, @function
+sys_preadv:
+        li a7, 69
+        ecall
+        ret
+
+.globl sys_pwritev
+.type sys_pwritev, @function
+sys_pwritev:
+        li a7, 70
+        ecall
+        ret
+
 .globl sys_pselect6
 .type sys_pselect6, @function
 sys_pselect6:
@@ -663,6 +677,20 @@ sys_renameat2:
 .type sys_getrandom, @function
 sys_getrandom:
         li a7, 278
+        ecall
+        ret
+
+.globl sys_preadv2
+.type sys_preadv2, @function
+sys_preadv2:
+        li a7, 286
+        ecall
+        ret
+
+.globl sys_pwritev2
+.type sys_pwritev2, @function
+sys_pwritev2:
+        li a7, 287
         ecall
         ret
 
