@@ -17,7 +17,8 @@
 //
 //   bigfile: PATH: truncated to MIB/2 MiB and removed
 //
-// Either exits 0; on a failure, one line on stderr saying where, and 1.
+// Either exits 0; on a failure, one line saying where (on stdout, as the
+// runtime's die() prints) and 1.
 #include "user.h"
 
 #define CHUNK (1UL << 20)

@@ -697,3 +697,49 @@ fn a_1_gib_file_is_written_read_back_extracted_and_removed() {
         "{report}"
     );
 }
+
+#[test]
+fn writing_until_the_disk_is_full_gives_enospc_and_leaves_it_consistent() {
+    // Issue 16, bad input: a program that writes until the disk is full
+    // gets ENOSPC (after a short count for the write that filled it); the
+    // file system stays consistent, what was written stays readable, and a
+    // second program's write fails the same way.
+    let scratch = Scratch::new("full");
+    let root = scratch.path("full.root");
+    std::fs::create_dir_all(&root).unwrap();
+    let img = scratch.path("full.img");
+    let out = rvmsmp(&["mkfs", s(&img), s(&root), "--size", "4"]);
+    assert!(out.status.success(), "mkfs: {}", text(&out.stderr));
+    let out = run(Some(&img), 2, 1, &[], "bigfile", &["/big", "16"]);
+    let stdout = text(&out.stdout); // where the runtime's die() reports
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("bigfile: /big: write at MiB 3: "), "{stdout}");
+    let (clean, report) = check(&img);
+    assert!(clean, "{report}");
+    let full = report
+        .split(", ")
+        .find(|p| p.ends_with("data blocks in use"))
+        .unwrap()
+        .to_string();
+    let used: Vec<&str> = full.split(' ').collect();
+    assert_eq!(used[0], used[2], "the disk is not full: {report}");
+    let big = get(&img, "/big").unwrap();
+    assert!(big.len() > 3 << 20, "{} bytes", big.len());
+    for (k, w) in big.chunks_exact(8).enumerate() {
+        assert_eq!(
+            u64::from_le_bytes(w.try_into().unwrap()),
+            bigfile_word(k as u64),
+            "word {k}"
+        );
+    }
+
+    let out = run(Some(&img), 2, 1, &[], "cp", &["/big", "/copy"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "cp: error writing '/copy': No space left on device\n"
+    );
+    let (clean, report) = check(&img);
+    assert!(clean, "{report}");
+    assert_eq!(get(&img, "/big").unwrap(), big);
+}
