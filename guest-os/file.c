@@ -664,6 +664,8 @@ static int64 do_mkdirat(struct proc *p, int64 dirfd) {
   int64 err = path_parent(start, path, &r);
   if (err < 0)
     return err;
+  if (r.too_long)
+    return -ENAMETOOLONG; // a name this file system cannot hold
   if (!r.name[0])
     return -EEXIST;
   struct dirpos pos;
@@ -694,6 +696,8 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   int64 err = path_parent(start, path, &r);
   if (err < 0)
     return err;
+  if (r.too_long)
+    return -ENOENT; // no name this long exists here
   if (!r.name[0])
     return rmdir ? -EBUSY : -EISDIR;
   if (strcmp(r.name, ".") == 0)
@@ -830,14 +834,16 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
   int64 err = split_two(p, olddirfd, newdirfd, &ro, &rn);
   if (err < 0)
     return err;
+  if (ro.too_long)
+    return -ENOENT; // no name this long exists here
+  if (rn.too_long)
+    return -ENAMETOOLONG;
   if (!ro.name[0] || !rn.name[0] || is_dot_or_dotdot(ro.name) || is_dot_or_dotdot(rn.name))
     return -EBUSY;
   struct dirpos opos, npos;
   int64 oinum = path_final(&ro, &opos);
   if (oinum <= 0)
     return oinum < 0 ? oinum : -ENOENT;
-  if (rn.too_long)
-    return -ENAMETOOLONG;
   int64 ninum = path_final(&rn, &npos);
   if (ninum < 0)
     return ninum;
@@ -982,10 +988,10 @@ static int64 do_linkat(struct proc *p, int64 olddirfd, int64 newdirfd, int64 fd_
     return start;
   if ((err = path_parent(start, path2, &rn)) < 0)
     return err;
-  if (!rn.name[0] || is_dot_or_dotdot(rn.name))
-    return -EEXIST;
   if (rn.too_long)
     return -ENAMETOOLONG;
+  if (!rn.name[0] || is_dot_or_dotdot(rn.name))
+    return -EEXIST;
   struct dirpos npos;
   int64 ninum = path_final(&rn, &npos);
   if (ninum < 0)

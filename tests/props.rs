@@ -704,10 +704,10 @@ impl Space {
         Some(self.rodata[off as usize..(off + len) as usize].to_vec())
     }
 
-    /// copy_in_str with the kernel's 128-byte limit: true if it succeeds.
-    /// Whether a path (at most 256 bytes with its NUL, the kernel's limit) can be read.
+    /// Whether a path (at most 4096 bytes with its NUL, the kernel's and
+    /// Linux's PATH_MAX) can be read.
     fn copy_in_str(&self, addr: u64) -> bool {
-        for i in 0..256 {
+        for i in 0..4096 {
             let Some(a) = addr.checked_add(i) else { return false };
             if self.run(a, 1, R) != 1 {
                 return false;
