@@ -357,6 +357,8 @@ static int64 create(struct pathres *r, int type, int mode) {
     log_write(db);
     ip->addrs[0] = data;
     ip->size = 2 * DIRENT_SIZE;
+    ip->nlink = 2; // its entry and its "."
+    dp->nlink++;   // the new ".."
   }
   dir_add(r->parent, dp, pbuf, &plan, r->name, inum);
   return inum;
@@ -730,7 +732,9 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
     if (r.must_be_dir)
       return -ENOTDIR;
   }
-  int freeing = ip->nlink <= 1 && !mnode_find(inum); // an open file's inode lives on (orphan.c)
+  if (rmdir && mnode_find(inum))
+    return -EBUSY; // an open directory: see README
+  int freeing = rmdir || (ip->nlink <= 1 && !mnode_find(inum)); // an open file's inode lives on (orphan.c)
   // The directory block, its inode (the times) and the inode.
   if (freeing && ishrink(inum, 0, 3) < 0)
     return op.status;
@@ -743,6 +747,8 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   struct buf *pbuf;
   struct dinode *dp = iget_resident(r.parent, &pbuf);
   inode_touch(dp, TOUCH_MTIME | TOUCH_CTIME);
+  if (rmdir)
+    dp->nlink--; // its ".." is gone
   log_write(pbuf);
   if (rmdir)
     process_cwd_removed(inum, NS_REMOVED_DIR);
@@ -876,7 +882,9 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
       if (empty <= 0)
         return empty < 0 ? empty : -ENOTEMPTY;
     }
-    freeing = nip->nlink <= 1 && !mnode_find(ninum); // an open file's inode lives on (orphan.c)
+    if (is_dir && mnode_find(ninum))
+      return -EBUSY; // an open directory (see unlinkat)
+    freeing = is_dir || (nip->nlink <= 1 && !mnode_find(ninum)); // an open file's inode lives on (orphan.c)
   }
   int moves = ro.parent != rn.parent;
   if (is_dir && moves) {
@@ -927,10 +935,17 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
     }
     ndp = iget_resident(rn.parent, &nbuf);
     inode_touch(ndp, TOUCH_MTIME | TOUCH_CTIME);
+    if (is_dir)
+      ndp->nlink--; // the replaced directory's ".." is gone
     log_write(nbuf);
     mnode_changed(rn.parent);
   } else {
     dir_add(rn.parent, ndp, nbuf, &plan, rn.name, oinum);
+  }
+  if (is_dir && moves) {
+    ndp = iget_resident(rn.parent, &nbuf);
+    ndp->nlink++; // the moved directory's ".." now names it
+    log_write(nbuf);
   }
   struct buf *ob = bread_resident(opos.block);
   memset((struct dirent *)ob->data + opos.index, 0, sizeof(struct dirent));
@@ -938,6 +953,8 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
   struct buf *pbuf;
   struct dinode *odp = iget_resident(ro.parent, &pbuf);
   inode_touch(odp, TOUCH_MTIME | TOUCH_CTIME);
+  if (is_dir && moves)
+    odp->nlink--;
   log_write(pbuf);
   mnode_changed(ro.parent);
   if (dotdot_block) {

@@ -149,6 +149,11 @@ static int format(void) {
     if (!data)
       return -ENOMEM;
     ip->nlink = 1;
+    if (!entries[i].contents) {
+      ip->nlink = 2; // its entry (the root: its own "..") and its "."
+      for (uint32 k = 1; k < NENTRIES; k++)
+        ip->nlink += entries[k].parent == (int)inum && !entries[k].contents; // subdirectories' ".."
+    }
     ip->nblocks = 1;
     ip->addrs[0] = s.datastart + i;
     ip->mode = entries[i].mode;

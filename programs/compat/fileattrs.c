@@ -162,6 +162,34 @@ static void renames(void) {
   rmdir("empty");
 }
 
+static long nlink_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) < 0 ? -1 : (long)st.st_nlink;
+}
+
+// A directory's link count is 2 and one per subdirectory, as on Unix.
+static void directory_links(void) {
+  mkdir("la", 0755);
+  mkdir("la/b", 0755);
+  mkdir("la/c", 0755);
+  mkdir("lx", 0755);
+  mkdir("le", 0755);
+  check(nlink_of("la") == 4 && nlink_of("la/b") == 2, "a directory with two subdirectories has 4 links: %ld",
+        nlink_of("la"));
+  rename("la/c", "lx/c");
+  check(nlink_of("la") == 3 && nlink_of("lx") == 3, "moving a subdirectory moves a link: %ld, %ld", nlink_of("la"),
+        nlink_of("lx"));
+  long top = nlink_of(".");
+  rename("la/b", "le");
+  check(nlink_of("la") == 2 && nlink_of(".") == top && nlink_of("le") == 2,
+        "a directory renamed over an empty one: the links add up");
+  rmdir("lx/c");
+  check(nlink_of("lx") == 2, "rmdir takes its link away: %ld", nlink_of("lx"));
+  rmdir("lx");
+  rmdir("le");
+  rmdir("la");
+}
+
 static void links(void) {
   write_file("orig", "linked");
   check(link("orig", "alias") == 0, "link makes a second name");
@@ -271,6 +299,7 @@ int main(void) {
   modes_owners_times();
   file_systems();
   renames();
+  directory_links();
   links();
   unlinked_while_open();
   large_sparse_file();

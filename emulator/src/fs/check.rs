@@ -457,6 +457,7 @@ impl Checker<'_> {
             }
         }
         let mut links: HashMap<u32, u32> = HashMap::new(); // names of each inode, . and .. aside
+        let mut subdirs: HashMap<u32, u32> = HashMap::new(); // subdirectories of each directory
         let mut paths: HashMap<u32, String> = HashMap::new();
         let mut reached: HashSet<u32> = HashSet::from([ROOT_INUM]);
         let mut queue = VecDeque::from([(ROOT_INUM, ROOT_INUM, String::from("/"))]);
@@ -530,6 +531,7 @@ impl Checker<'_> {
                         ));
                     }
                     Some(T_DIR) => {
+                        *subdirs.entry(dir).or_default() += 1;
                         reached.insert(e.inum);
                         paths.insert(e.inum, child_path.clone());
                         queue.push_back((e.inum, dir, child_path));
@@ -562,10 +564,12 @@ impl Checker<'_> {
                 continue;
             }
             let path = &paths[&inum];
-            if ino.kind == T_DIR && ino.nlink != 1 {
+            let want = 2 + subdirs.get(&inum).copied().unwrap_or(0);
+            if ino.kind == T_DIR && u32::from(ino.nlink) != want {
                 self.problem(format!(
-                    "directory {path} (inode {inum}): nlink is {}, a directory's is 1",
-                    ino.nlink
+                    "directory {path} (inode {inum}): nlink is {}, not 2 + its {} subdirectories",
+                    ino.nlink,
+                    want - 2
                 ));
             }
             if ino.kind == T_FILE {
@@ -675,8 +679,14 @@ pub(crate) mod tests {
                 poke_case(inode_off(g) + 2, &0u16.to_le_bytes()),
                 "nlink is 0 but 1 entry",
             ),
-            (poke_case(inode_off(a) + 2, &2u16.to_le_bytes()), "a directory's is 1"),
-            (poke_case(inode_off(a) + 2, &0u16.to_le_bytes()), "a directory's is 1"),
+            (
+                poke_case(inode_off(a) + 2, &2u16.to_le_bytes()),
+                "not 2 + its 1 subdirectories",
+            ),
+            (
+                poke_case(inode_off(a) + 2, &0u16.to_le_bytes()),
+                "not 2 + its 1 subdirectories",
+            ),
             // f's second block also given to g.
             (
                 poke_case(inode_off(g) + addr(1), &f_ino.addrs[1].to_le_bytes()),

@@ -310,13 +310,18 @@ fn write_image(out: &File, sb: &Superblock, planned: &[Planned], used_end: u64) 
     let used_inodes = planned.iter().map(|p| p.inum as usize + 1).max().unwrap_or(0);
     let mut table = vec![0u8; used_inodes.next_multiple_of(INODES_PER_BLOCK) * INODE_SIZE];
     for p in planned {
-        let (kind, mode) = match p.node {
-            Node::Dir { mode, .. } => (T_DIR, *mode),
-            Node::File { mode, .. } => (T_FILE, *mode),
+        // A directory is named by its entry, its own "." and each
+        // subdirectory's "..", as on Unix.
+        let (kind, mode, nlink) = match p.node {
+            Node::Dir { mode, children } => {
+                let subdirs = children.iter().filter(|(_, c)| c.is_dir()).count();
+                (T_DIR, *mode, u16::try_from(2 + subdirs).unwrap_or(u16::MAX))
+            }
+            Node::File { mode, .. } => (T_FILE, *mode, 1),
         };
         let mut inode = Inode {
             kind,
-            nlink: 1,
+            nlink,
             mode,
             size: p.size,
             nblocks: p.nblocks(),
