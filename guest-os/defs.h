@@ -109,7 +109,7 @@ int pipe_poll(struct pipe *pi, int reader, int writer);
 // poll.c
 void poll_notify(void);
 int64 fs_newfstatat(struct proc *p);
-int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0);
+int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0, uint64 *node);
 
 // exec.c
 #define EXEC_BAD_IMAGE (-1)

@@ -1077,7 +1077,7 @@ int64 sys_linkat(struct proc *p, int hart) {
 // A program execve can run: its bytes in the initramfs (*elf, *size) and
 // 0; or an errno; or, when the call must wait for the disk, ERESTART with
 // *a0 what the call must return (op_end's value).
-int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0) {
+int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0, uint64 *node_out) {
   int64 err = path_arg(p, upath, AT_FDCWD);
   if (err < 0)
     return err;
@@ -1091,6 +1091,7 @@ int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *siz
   if (node < 0)
     return node;
   *elf = ns_program(node, size);
+  *node_out = node;
   // Files of the file system have no execute permission (mode 0644):
   // only the initramfs's programs run, as the README says.
   return *elf ? 0 : -EACCES;
@@ -1210,8 +1211,23 @@ int64 sys_truncate(struct proc *p, int hart) {
 }
 
 // readlinkat: nothing is a symbolic link, so a name that exists gives EINVAL.
+// readlinkat: there are no symbolic links, but for /proc/self/exe (the
+// only name under /proc), which gives the program's path in /bin. glibc's
+// start-up reads it and keeps a copy on the heap, so a program's heap
+// addresses match qemu-riscv64's (whose answer is the host's path) when
+// both copies take the same space: for host paths of up to 24 bytes.
 int64 sys_readlinkat(struct proc *p, int hart) {
   int64 err = path_arg(p, p->tf->a1, p->tf->a0);
+  if (err < 0 && strcmp(path, "/proc/self/exe") != 0)
+    return err;
+  static char exe[EXE_PATH];
+  if (strcmp(path, "/proc/self/exe") == 0 && (ns_program_path(p->process->exe, exe, sizeof exe), exe[0])) {
+    if ((int64)p->tf->a3 <= 0)
+      return -EINVAL;
+    uint64 n = strlen(exe);
+    n = n < p->tf->a3 ? n : p->tf->a3;
+    return copy_out(p->pagetable, p->tf->a2, exe, n) < 0 ? -EFAULT : (int64)n;
+  }
   if (err < 0)
     return err;
   op_begin(p, 1);

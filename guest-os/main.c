@@ -111,7 +111,8 @@ static void start_programs(void) {
   char **argv = arg_ptrs, **envp = arg_ptrs + argc;
   // With an args file, argv[0] is the path the user gave (as qemu-riscv64
   // passes it) and the program is the archive's; else argv[0] names it.
-  const char *elf = args ? ns_first_program(&size) : cpio_find(initrd, initrd_size, argv[0], &size);
+  uint64 node = 0;
+  const char *elf = args ? ns_first_program(&size, &node) : cpio_find(initrd, initrd_size, argv[0], &size);
   if (!elf) {
     printf("rvmsmp kernel: %s: not found in the initramfs\n", argv[0]);
     power_off(127);
@@ -128,6 +129,7 @@ static void start_programs(void) {
       power_off(126);
     }
     process_set_comm(p->process, argv[0]);
+    p->process->exe = node;
     proc_announce(p);
     ready_push(p);
   }

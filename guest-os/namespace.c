@@ -72,16 +72,28 @@ static int program_at(uint64 off, struct cpio_entry *e) {
 
 // The initramfs's first program (rvmsmp's initramfs holds one: the
 // program to run, whatever its argv[0] says); NULL if it has none.
-const char *ns_first_program(uint64 *size) {
+const char *ns_first_program(uint64 *size, uint64 *node) {
   uint64 archive_size, off = 0;
   const char *archive = initramfs(&archive_size);
   struct cpio_entry e;
   while (cpio_next(archive, archive_size, &off, &e))
     if (is_program(&e)) {
       *size = e.size;
+      *node = NS_PROGRAM(e.offset);
       return e.data;
     }
   return NULL;
+}
+
+// A program node's path, "/bin/NAME", into buf (NUL-terminated; empty if
+// it does not fit or the node is not a program): what /proc/self/exe says.
+void ns_program_path(uint64 node, char *buf, uint64 size) {
+  struct cpio_entry e;
+  buf[0] = 0;
+  if (node < NS_PROGRAM(0) || !program_at(node - NS_PROGRAM(0), &e) || strlen(e.name) + 6 > size)
+    return;
+  memcpy(buf, "/bin/", 5);
+  memcpy(buf + 5, e.name, strlen(e.name) + 1);
 }
 
 static int64 program_lookup(const char *name) {

@@ -28,6 +28,7 @@
 #define NHOLDERS 4     // calls that may keep buffers while they wait for reads
 #define MAXHOLD 48     // buffers each of them keeps
 #define MAXOPDATA 32   // data blocks one read or write moves (larger ones return a short count)
+#define EXE_PATH 256     // longest program path /proc/self/exe gives
 #define FS_PATH 4096   // longest path a file-system call accepts, NUL included (Linux's PATH_MAX)
 #define DEADLOCK_STATUS 125     // power-off status when every thread is blocked for ever
 #define DISK_FAILURE_STATUS 74 // power-off status when the disk or its file system is unusable (EX_IOERR)

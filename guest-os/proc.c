@@ -253,6 +253,7 @@ struct proc *process_fork(struct proc *parent, int share_vm, int *err) {
   ps->pgid = pp->pgid;
   ps->sid = pp->sid;
   ps->umask = pp->umask;
+  ps->exe = pp->exe;
   ps->cwd = pp->cwd;
   memcpy(ps->comm, pp->comm, sizeof ps->comm);
   t->sigmask = parent->sigmask;

@@ -100,6 +100,7 @@ struct process {
   struct proc *threads;    // its live threads, linked by group_next
   int pgid, sid;
   uint32 umask;
+  uint64 exe; // its program's node in /bin (readlink of /proc/self/exe), 0 if unknown
   uint64 cwd;              // the working directory: a node (namespace.c), shared by its threads
   struct fdtable *fds;     // its descriptors, one page (fd.c)
   struct ksigaction *actions; // one page, NSIG entries; NULL while every signal has its default

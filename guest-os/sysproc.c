@@ -104,7 +104,8 @@ int64 sys_execve(struct proc *p, int hart) {
   uint64 size;
   const char *elf;
   int64 a0;
-  int64 found = fs_exec_lookup(p, tf->a0, &elf, &size, &a0);
+  uint64 node;
+  int64 found = fs_exec_lookup(p, tf->a0, &elf, &size, &a0, &node);
   if (found == -ERESTART)
     return a0;
   if (found < 0)
@@ -137,6 +138,7 @@ int64 sys_execve(struct proc *p, int hart) {
   signals_reset_on_exec(ps);
   p->altstack_sp = p->altstack_size = 0;
   process_set_comm(ps, path);
+  ps->exe = node;
   if (ps->vfork_parent) {
     thread_wake(ps->vfork_parent, ps->pid);
     ps->vfork_parent = NULL;

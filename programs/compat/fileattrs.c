@@ -2,7 +2,8 @@
 // fchown, utimensat, futimens), stat against statx, statfs and fstatfs,
 // rename and renameat2 (replacing, RENAME_NOREPLACE, moving a directory,
 // the error cases), hard links, a file unlinked while open, a sparse file
-// past 3 GiB, and what a kernel without symbolic links or sockets may say.
+// past 3 GiB, whole transfers, /proc/self/exe, and what a kernel without
+// symbolic links or sockets may say.
 // Works in a fresh directory under /tmp, which it removes.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -279,6 +280,16 @@ static void whole_transfers(void) {
   unlink("whole");
 }
 
+// /proc/self/exe names the program (glibc's start-up reads it).
+static void own_program(void) {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  buf[n > 0 ? n : 0] = 0;
+  const char *tail = "/fileattrs";
+  check(n > (ssize_t)strlen(tail) && buf[0] == '/' && strcmp(buf + n - strlen(tail), tail) == 0,
+        "readlink /proc/self/exe gives the program's absolute path");
+}
+
 static void missing_features(void) {
   int r = symlink("e", "sym");
   check(r == 0 || errno == EPERM, "symlink: made, or EPERM from a file system without symbolic links");
@@ -304,6 +315,7 @@ int main(void) {
   unlinked_while_open();
   large_sparse_file();
   whole_transfers();
+  own_program();
   missing_features();
 
   // What is left.
