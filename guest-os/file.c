@@ -465,7 +465,9 @@ static int64 inode_kstat(uint32 inum, struct kstat *st) {
   st->nlink = ip->nlink;
   st->uid = ip->uid;
   st->gid = ip->gid;
-  st->size = ip->size;
+  // A directory's size in whole blocks, as ext4 reports it (and as most
+  // Linux hosts under qemu-riscv64 show a small directory: 4096).
+  st->size = ip->type == T_DIR ? (ip->size + BSIZE - 1) / BSIZE * BSIZE : ip->size;
   st->blksize = BSIZE;
   st->blocks = (int64)ip->nblocks * (BSIZE / 512);
   st->atime = ip->atime_sec;
