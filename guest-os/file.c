@@ -1081,6 +1081,12 @@ int64 sys_linkat(struct proc *p, int hart) {
 // *a0 what the call must return (op_end's value).
 int64 fs_exec_lookup(struct proc *p, uint64 upath, const char **elf, uint64 *size, int64 *a0, uint64 *node_out) {
   int64 err = path_arg(p, upath, AT_FDCWD);
+  if (strcmp(path, "/proc/self/exe") == 0 && ns_is_program(p->process->exe)) {
+    // A program running itself again (busybox's applets, for one).
+    *elf = ns_program(p->process->exe, size);
+    *node_out = p->process->exe;
+    return 0;
+  }
   if (err < 0)
     return err;
   op_begin(p, 1);
