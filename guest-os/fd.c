@@ -161,6 +161,8 @@ void fd_close_all(struct process *ps) {
 
 // The bytes a read or write moves: one buffer (read, write) or the
 // vector of read/writev. Byte `off` of the whole lies in one segment.
+#define MAX_RW_COUNT 0x7ffff000UL // the most one transfer moves (Linux: INT_MAX rounded down to a page)
+
 static int64 uio_init(struct proc *p, struct uio *u, uint64 base, uint64 len, uint64 iov, uint64 iovcnt) {
   u->p = p;
   u->base = base;
@@ -171,14 +173,22 @@ static int64 uio_init(struct proc *p, struct uio *u, uint64 base, uint64 len, ui
     return 0;
   if (iovcnt > 1024)
     return -EINVAL;
-  uint64 total = 0;
+  // As Linux: a negative length anywhere is EINVAL, then a segment past
+  // the user address space EFAULT; the total is capped at MAX_RW_COUNT.
   for (uint64 i = 0; i < iovcnt; i++) {
     uint64 seg[2];
     if (copy_in(p->pagetable, seg, iov + 16 * i, sizeof seg) < 0)
       return -EFAULT;
-    if ((int64)seg[1] < 0 || total + seg[1] < total)
+    if ((int64)seg[1] < 0)
       return -EINVAL;
-    total += seg[1];
+  }
+  uint64 total = 0;
+  for (uint64 i = 0; i < iovcnt; i++) {
+    uint64 seg[2];
+    copy_in(p->pagetable, seg, iov + 16 * i, sizeof seg);
+    if (seg[1] > MAXVA || seg[0] > MAXVA - seg[1])
+      return -EFAULT;
+    total += seg[1] < MAX_RW_COUNT - total ? seg[1] : MAX_RW_COUNT - total;
   }
   u->len = total;
   return 0;
@@ -189,6 +199,7 @@ static int64 uio_init(struct proc *p, struct uio *u, uint64 base, uint64 len, ui
 uint64 uio_at(struct uio *u, uint64 off, uint64 *addr) {
   if (off >= u->len)
     return 0;
+  uint64 start = off;
   if (!u->iov) {
     *addr = u->base + off;
     return u->len - off;
@@ -199,12 +210,17 @@ uint64 uio_at(struct uio *u, uint64 off, uint64 *addr) {
       return 0;
     if (off < seg[1]) {
       *addr = seg[0] + off;
-      return seg[1] - off;
+      return seg[1] - off < u->len - start ? seg[1] - off : u->len - start; // within the capped total
     }
     off -= seg[1];
   }
   return 0;
 }
+
+// Whether the buffer lies below the top of user address space (mapped or
+// not), as Linux's access_ok asks of a transfer's buffer (uio_init has
+// checked each segment of a vector).
+static int uio_in_user_range(struct uio *u) { return u->iov || (u->len <= MAXVA && u->base <= MAXVA - u->len); }
 
 // Whether all of the buffer is user memory with permission `need`.
 int uio_ok(struct uio *u, int need) {
@@ -226,6 +242,10 @@ int uio_ok(struct uio *u, int need) {
 // the call, made again, goes on from there (a signal handler that runs
 // meanwhile makes the call return that count: signal.c).
 int64 inode_transfer(struct proc *p, struct file *f, struct uio *u, int write, int64 pos) {
+  if (!p->io_done && !uio_in_user_range(u))
+    return -EFAULT; // as Linux's access_ok: a buffer past the user address space moves nothing
+  if (u->len > MAX_RW_COUNT)
+    u->len = MAX_RW_COUNT; // as Linux caps one transfer
   for (;;) {
     uint64 done = p->io_done, addr = 0, n = uio_at(u, done, &addr);
     if (n == 0) {

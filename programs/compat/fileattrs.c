@@ -276,6 +276,13 @@ static void whole_transfers(void) {
   r = readv(fd, in, 2);
   check(w == 600000 && r == 600000 && memcmp(back, big, 600000) == 0, "pwritev and readv move every segment: %zd, %zd",
         w, r);
+  volatile size_t huge = SIZE_MAX; // (the compiler would refuse the constant)
+  errno = 0;
+  w = write(fd, big, huge);
+  int write_efault = w < 0 && errno == EFAULT;
+  errno = 0;
+  r = pread(fd, back, huge / 2, 0);
+  check(write_efault && r < 0 && errno == EFAULT, "a buffer past the address space is EFAULT, nothing moved");
   close(fd);
   unlink("whole");
 }
