@@ -99,6 +99,7 @@ int64 sys_brk(struct proc *p, int hart) {
 #define PROT_EXEC 4
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
+#define MAP_FIXED_NOREPLACE 0x100000
 
 // Anonymous mappings only (no file mappings), placed downwards from
 // below the stack unless MAP_FIXED says where.
@@ -113,10 +114,16 @@ int64 sys_mmap(struct proc *p, int hart) {
     return -ENOMEM;
   uint64 size = PGROUNDUP(len);
   uint64 va;
-  if (flags & MAP_FIXED) {
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
     if (addr % PGSIZE || addr >= MMAP_TOP || size > MMAP_TOP - addr)
       return -EINVAL;
     va = addr;
+    if (!(flags & MAP_FIXED)) {
+      // MAP_FIXED_NOREPLACE: there, or nowhere if anything is mapped there.
+      for (uint64 a = va; a < va + size; a += PGSIZE)
+        if (uvm_translate(p->pagetable, a, 0))
+          return -EEXIST;
+    }
     uvm_unmap(p->pagetable, va, size);
     tlb_shootdown(p, hart);
   } else {
