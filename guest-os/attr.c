@@ -69,6 +69,12 @@ int64 path_empty(struct proc *p, uint64 va) {
   return first == 0;
 }
 
+// The node an open file of the disk, /bin or /dev refers to; 0 for a pipe
+// or the console.
+static uint64 file_node(struct file *f) {
+  return f->type == FT_INODE ? f->m->inum : f->type == FT_VNODE ? f->node : 0;
+}
+
 // What stat reports of the open file behind descriptor fd (AT_FDCWD: the
 // working directory): 0, -EBADF, or AGAIN. Inside an attempt.
 static int64 fd_kstat(struct proc *p, int64 fd, struct kstat *st) {
@@ -77,12 +83,15 @@ static int64 fd_kstat(struct proc *p, int64 fd, struct kstat *st) {
   struct file *f = fd_file(p, (int)fd);
   if (!f)
     return -EBADF;
-  switch (f->type) {
-  case FT_PIPE: pipe_kstat(f->pipe, st); return 0;
-  case FT_INODE: return node_kstat(f->m->inum, st);
-  case FT_VNODE: return node_kstat(f->node, st);
-  default: console_kstat(f->type == FT_CONSOLE_IN ? 0 : f->type == FT_CONSOLE_OUT ? 1 : 2, st); return 0;
+  if (f->type == FT_PIPE) {
+    pipe_kstat(f->pipe, st);
+    return 0;
   }
+  uint64 node = file_node(f);
+  if (node)
+    return node_kstat(node, st);
+  console_kstat(f->type == FT_CONSOLE_IN ? 0 : f->type == FT_CONSOLE_OUT ? 1 : 2, st);
+  return 0;
 }
 
 static int64 kstat_out(struct proc *p, int64 err, const struct kstat *st, uint64 ubuf) {
@@ -204,8 +213,8 @@ int64 sys_fstatfs(struct proc *p, int hart) {
   if (!f)
     return -EBADF;
   struct kstatfs s;
-  if (f->type == FT_INODE || f->type == FT_VNODE) {
-    uint64 node = f->type == FT_INODE ? f->m->inum : f->node;
+  uint64 node = file_node(f);
+  if (node) {
     struct kstat st;
     op_begin(p, 1);
     int64 err = node_kstat(node, &st);
@@ -277,9 +286,7 @@ static int64 change(struct proc *p, int64 dirfd, uint64 upath, int by_fd, const 
       node = p->process->cwd;
     } else if (!f) {
       return -EBADF;
-    } else if (f->type == FT_INODE || f->type == FT_VNODE) {
-      node = f->type == FT_INODE ? f->m->inum : f->node;
-    } else {
+    } else if (!(node = file_node(f))) {
       return 0; // a pipe or the console: nothing kept to change
     }
     op_begin(p, 0);

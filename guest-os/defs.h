@@ -82,6 +82,7 @@ uint64 uio_at(struct uio *u, uint64 off, uint64 *addr);
 int uio_ok(struct uio *u, int need);
 struct file;
 int64 inode_transfer(struct proc *p, struct file *f, struct uio *u, int write, int64 pos);
+int64 transfer_at(struct proc *p, struct file *f, struct uio *u, int write, int64 pos);
 struct file *fd_file(struct proc *p, int64 fd);
 struct file *file_alloc(void);
 int64 fd_free(struct proc *p, int64 from);

@@ -304,6 +304,18 @@ static int64 vector(struct proc *p, int write) {
   return transfer(p, (int)tf->a0, &u, write);
 }
 
+// A transfer at `pos` that leaves the file's offset alone, for a file of
+// the disk (inode_transfer) or of /bin or /dev.
+int64 transfer_at(struct proc *p, struct file *f, struct uio *u, int write, int64 pos) {
+  if (f->type != FT_VNODE)
+    return inode_transfer(p, f, u, write, pos);
+  uint64 saved = f->off;
+  f->off = pos;
+  int64 r = ns_transfer(f, u, write);
+  f->off = saved;
+  return r;
+}
+
 // preadv and pwritev (and their *2 forms, with flags 0 and an offset of
 // -1 meaning the file's own): vectored transfers at an offset.
 static int64 vector_at(struct proc *p, int write, int v2) {
@@ -324,14 +336,7 @@ static int64 vector_at(struct proc *p, int write, int v2) {
   int64 err = uio_init(p, &u, 0, 0, tf->a1, tf->a2);
   if (err < 0)
     return err;
-  if (f->type == FT_VNODE) {
-    uint64 saved = f->off;
-    f->off = pos;
-    int64 r = ns_transfer(f, &u, write);
-    f->off = saved;
-    return r;
-  }
-  return inode_transfer(p, f, &u, write, pos);
+  return transfer_at(p, f, &u, write, pos);
 }
 
 int64 sys_preadv(struct proc *p, int hart) { return vector_at(p, 0, 0); }

@@ -692,6 +692,31 @@ int64 sys_mkdirat(struct proc *p, int hart) {
   return op_end(p, do_mkdirat(p, p->tf->a0));
 }
 
+// Whether inode inum goes with the name being removed: a directory
+// always, a file when this is its last name and no open file refers to it
+// (an open file's inode lives on as an orphan: orphan.c). -EBUSY for a
+// directory that is open (see README).
+static int64 frees_inode(struct dinode *ip, uint32 inum) {
+  if (ip->type == T_DIR)
+    return mnode_find(inum) ? -EBUSY : 1;
+  return ip->nlink <= 1 && !mnode_find(inum);
+}
+
+// Phase two: inode inum has lost a name: freed (ishrink has freed its
+// blocks) when frees_inode said so, else one link less.
+static void drop_link(uint32 inum, int freeing) {
+  struct buf *ibuf;
+  struct dinode *ip = iget_resident(inum, &ibuf);
+  if (freeing) {
+    ifree(inum, ip, ibuf);
+    return;
+  }
+  if (--ip->nlink == 0)
+    mnode_orphan(inum);
+  inode_touch(ip, TOUCH_CTIME);
+  log_write(ibuf);
+}
+
 static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   int64 start = start_dir(p, dirfd);
   if (start < 0)
@@ -716,8 +741,7 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
     return -ENOENT;
   if (ns_virtual(inum))
     return ns_is_dir(inum) ? (rmdir ? -EBUSY : -EISDIR) : rmdir ? -ENOTDIR : -EROFS; // a mount point, or read-only
-  struct buf *ibuf;
-  struct dinode *ip = iget_used(inum, &ibuf);
+  struct dinode *ip = iget_used(inum, NULL);
   if (!ip)
     return op.status;
   if (rmdir) {
@@ -734,9 +758,9 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
     if (r.must_be_dir)
       return -ENOTDIR;
   }
-  if (rmdir && mnode_find(inum))
-    return -EBUSY; // an open directory: see README
-  int freeing = rmdir || (ip->nlink <= 1 && !mnode_find(inum)); // an open file's inode lives on (orphan.c)
+  int64 freeing = frees_inode(ip, inum);
+  if (freeing < 0)
+    return freeing;
   // The directory block, its inode (the times) and the inode.
   if (freeing && ishrink(inum, 0, 3) < 0)
     return op.status;
@@ -754,15 +778,7 @@ static int64 do_unlinkat(struct proc *p, int64 dirfd, int rmdir) {
   log_write(pbuf);
   if (rmdir)
     process_cwd_removed(inum, NS_REMOVED_DIR);
-  ip = iget_resident(inum, &ibuf);
-  if (freeing) {
-    ifree(inum, ip, ibuf);
-  } else {
-    if (--ip->nlink == 0)
-      mnode_orphan(inum);
-    inode_touch(ip, TOUCH_CTIME);
-    log_write(ibuf);
-  }
+  drop_link(inum, freeing);
   mnode_changed(r.parent);
   return 0;
 }
@@ -870,7 +886,7 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
     return -ENOTDIR;
   if (ninum == oinum)
     return 0; // two names of one file: nothing happens
-  int freeing = 0;
+  int64 freeing = 0;
   if (ninum) {
     struct dinode *nip = iget_used(ninum, NULL);
     if (!nip)
@@ -884,9 +900,8 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
       if (empty <= 0)
         return empty < 0 ? empty : -ENOTEMPTY;
     }
-    if (is_dir && mnode_find(ninum))
-      return -EBUSY; // an open directory (see unlinkat)
-    freeing = is_dir || (nip->nlink <= 1 && !mnode_find(ninum)); // an open file's inode lives on (orphan.c)
+    if ((freeing = frees_inode(nip, ninum)) < 0)
+      return freeing;
   }
   int moves = ro.parent != rn.parent;
   if (is_dir && moves) {
@@ -923,18 +938,9 @@ static int64 do_renameat(struct proc *p, int64 olddirfd, int64 newdirfd, int fla
     struct buf *b = bread_resident(npos.block);
     ((struct dirent *)b->data)[npos.index].inum = oinum;
     log_write(b);
-    struct buf *rbuf;
-    struct dinode *rip = iget_resident(ninum, &rbuf);
     if (is_dir)
       process_cwd_removed(ninum, NS_REMOVED_DIR);
-    if (freeing) {
-      ifree(ninum, rip, rbuf);
-    } else {
-      if (--rip->nlink == 0)
-        mnode_orphan(ninum);
-      inode_touch(rip, TOUCH_CTIME);
-      log_write(rbuf);
-    }
+    drop_link(ninum, freeing);
     ndp = iget_resident(rn.parent, &nbuf);
     inode_touch(ndp, TOUCH_MTIME | TOUCH_CTIME);
     if (is_dir)

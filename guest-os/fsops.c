@@ -30,14 +30,7 @@ static int64 positioned(struct proc *p, int write) {
   if ((int64)tf->a3 < 0)
     return -EINVAL;
   struct uio u = {.p = p, .base = tf->a1, .len = tf->a2};
-  if (f->type == FT_VNODE) {
-    uint64 saved = f->off;
-    f->off = tf->a3;
-    int64 r = ns_transfer(f, &u, write);
-    f->off = saved;
-    return r;
-  }
-  return inode_transfer(p, f, &u, write, tf->a3);
+  return transfer_at(p, f, &u, write, tf->a3);
 }
 
 int64 sys_pread64(struct proc *p, int hart) { return positioned(p, 0); }

@@ -69,6 +69,16 @@ fn mkfs(scratch: &Scratch, image: &str, files: &[(&str, &[u8])]) -> PathBuf {
     img
 }
 
+/// `rvmsmp mkfs` of an empty tree into an image of `size_mib` MiB.
+fn empty_image(scratch: &Scratch, image: &str, size_mib: u32) -> PathBuf {
+    let root = scratch.path(&format!("{image}.root"));
+    std::fs::create_dir_all(&root).unwrap();
+    let img = scratch.path(image);
+    let out = rvmsmp(&["mkfs", s(&img), s(&root), "--size", &size_mib.to_string()]);
+    assert!(out.status.success(), "mkfs: {}", text(&out.stderr));
+    img
+}
+
 /// `rvmsmp run --disk IMG` of a program with its arguments, on `harts`
 /// harts with `procs` processes; `extra` options go before the program.
 fn run(image: Option<&Path>, harts: usize, procs: usize, extra: &[&str], program: &str, args: &[&str]) -> Output {
@@ -650,11 +660,7 @@ fn a_1_gib_file_is_written_read_back_extracted_and_removed() {
     // by `fs get` byte for byte; then truncated to half and removed, which
     // frees it in many bounded transactions.
     let scratch = Scratch::new("bigfile");
-    let root = scratch.path("big.root");
-    std::fs::create_dir_all(&root).unwrap();
-    let img = scratch.path("big.img");
-    let out = rvmsmp(&["mkfs", s(&img), s(&root), "--size", "1100"]);
-    assert!(out.status.success(), "mkfs: {}", text(&out.stderr));
+    let img = empty_image(&scratch, "big.img", 1100);
     let out = run(Some(&img), 2, 1, &[], "bigfile", &["/big", "1024"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(
@@ -705,11 +711,7 @@ fn writing_until_the_disk_is_full_gives_enospc_and_leaves_it_consistent() {
     // file system stays consistent, what was written stays readable, and a
     // second program's write fails the same way.
     let scratch = Scratch::new("full");
-    let root = scratch.path("full.root");
-    std::fs::create_dir_all(&root).unwrap();
-    let img = scratch.path("full.img");
-    let out = rvmsmp(&["mkfs", s(&img), s(&root), "--size", "4"]);
-    assert!(out.status.success(), "mkfs: {}", text(&out.stderr));
+    let img = empty_image(&scratch, "full.img", 4);
     let out = run(Some(&img), 2, 1, &[], "bigfile", &["/big", "16"]);
     let stdout = text(&out.stdout); // where the runtime's die() reports
     assert_eq!(out.status.code(), Some(1), "{stdout}");
